@@ -1,0 +1,41 @@
+"""Hatch build hook: ship a git bundle of the template's history inside the wheel.
+
+`fastgen new` records a canonical template URL and a version tag in each project;
+`fastgen update` maps that URL to this bundle, so both work offline. The bundle's
+version tags are derived from the `version` pyproject.toml held across history
+(see cli/fastgen/bundle.py, loaded by path: the build environment lacks fastgen).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+
+class TemplateBundleHook(BuildHookInterface):  # type: ignore[type-arg]
+    PLUGIN_NAME = "custom"
+
+    def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        if self.target_name != "wheel" or version == "editable":
+            return  # an editable install builds the bundle on the fly from git
+        spec = importlib.util.spec_from_file_location(
+            "_fastgen_bundle", Path(self.root) / "cli" / "fastgen" / "bundle.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        self._tmp = tempfile.TemporaryDirectory(prefix="fastgen-wheel-bundle-")
+        out = Path(self._tmp.name) / "template.bundle"
+        module.build_bundle(Path(self.root), out)
+        build_data["force_include"][str(out)] = "fastgen/_template/template.bundle"
+        build_data["force_include"][str(out.parent / module.MANIFEST)] = (
+            f"fastgen/_template/{module.MANIFEST}"
+        )
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        if hasattr(self, "_tmp"):
+            self._tmp.cleanup()
