@@ -1,0 +1,5 @@
+"""`python -m fastgen`."""
+
+from fastgen.main import app
+
+app(prog_name="fastgen")

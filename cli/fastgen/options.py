@@ -1,0 +1,50 @@
+"""`fastgen options`: the questions, choices and defaults of copier.yml."""
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from fastgen.questions import Question, questions
+
+
+def as_dict(question: Question) -> dict[str, Any]:
+    return {
+        "name": question.name,
+        "flag": question.flag if question.choices else None,
+        "type": question.type,
+        "help": question.help,
+        "choices": [{"label": c.label, "value": c.value} for c in question.choices],
+        "default": question.default,
+        "derived": question.derived,
+        "when": question.when,
+    }
+
+
+def _describe(question: Question) -> str:
+    if question.derived:
+        default = "derived from earlier answers"
+    else:
+        default = repr(question.default) if question.default is not None else "required"
+    lines = [f"{question.name}  ({default})", f"    {question.help}"]
+    for choice in question.choices:
+        marker = "*" if choice.value == question.default else " "
+        lines.append(f"  {marker} {choice.value:<12} {choice.label}")
+    if question.choices:
+        lines.append(f"    flag: {question.flag}, or --data {question.name}=VALUE")
+    else:
+        lines.append(f"    --data {question.name}=VALUE")
+    if isinstance(question.when, str):
+        lines.append(f"    asked only when {question.when.strip('{} ')}")
+    return "\n".join(lines)
+
+
+def options(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List the template's questions, choices and defaults (read from copier.yml)."""
+    items = questions()
+    if as_json:
+        typer.echo(json.dumps([as_dict(q) for q in items], indent=2))
+        return
+    typer.echo("\n\n".join(_describe(q) for q in items))

@@ -1,0 +1,129 @@
+"""The template's questions, read from copier.yml (the single source of truth).
+
+Nothing here knows a question by name except `project_name`, the one answer the
+CLI takes as an argument; flags, choices, defaults and help all come from the file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fastgen.source import copier_yml
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Question:
+    name: str
+    type: str
+    help: str
+    default: Any
+    choices: tuple[Choice, ...]
+    when: str | bool | None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def values(self) -> list[str]:
+        return [choice.value for choice in self.choices]
+
+    @property
+    def derived(self) -> bool:
+        """The default is a Jinja expression over earlier answers."""
+        return isinstance(self.default, str) and "{{" in self.default
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a mapping")
+    return data
+
+
+def _choices(raw: Any) -> tuple[Choice, ...]:
+    if isinstance(raw, Mapping):
+        return tuple(Choice(str(label), str(value)) for label, value in raw.items())
+    if isinstance(raw, list):
+        return tuple(Choice(str(value), str(value)) for value in raw)
+    return ()
+
+
+def parse_questions(config: Mapping[str, Any]) -> list[Question]:
+    """The questions a user answers, in order.
+
+    Settings (`_*` keys) and hidden derived values (`when: false`) are left out.
+    """
+    questions = []
+    for name, spec in config.items():
+        if name.startswith("_"):
+            continue
+        if not isinstance(spec, Mapping):  # the short form `name: default`
+            spec = {"default": spec}
+        if spec.get("when") is False:
+            continue
+        questions.append(
+            Question(
+                name=name,
+                type=str(spec.get("type", "yaml")),
+                help=" ".join(str(spec.get("help", "")).split()),
+                default=spec.get("default"),
+                choices=_choices(spec.get("choices")),
+                when=spec.get("when"),
+            )
+        )
+    return questions
+
+
+@cache
+def _load_config(path: Path) -> dict[str, Any]:
+    return _load_yaml(path)
+
+
+def load_config(path: Path | None = None) -> dict[str, Any]:
+    return _load_config((path or copier_yml()).resolve())
+
+
+def questions(path: Path | None = None) -> list[Question]:
+    return parse_questions(load_config(path))
+
+
+def choice_questions(path: Path | None = None) -> list[Question]:
+    return [q for q in questions(path) if q.choices]
+
+
+def by_name(path: Path | None = None) -> dict[str, Question]:
+    return {q.name: q for q in questions(path)}
+
+
+def render_default(name: str, answers: Mapping[str, Any], path: Path | None = None) -> str:
+    """Render a question's default as Copier would, from the earlier answers.
+
+    Uses the Jinja filters Copier loads, so a derived default (e.g. `project_slug`)
+    is computed by copier.yml's own expression rather than re-implemented here.
+    """
+    from jinja2.sandbox import SandboxedEnvironment
+
+    spec = load_config(path).get(name)
+    default = spec.get("default", "") if isinstance(spec, Mapping) else spec
+    env = SandboxedEnvironment(extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"])
+    return env.from_string(str(default)).render(**answers).strip()
+
+
+def one_line(message: str) -> str:
+    """Collapse Copier's (often folded, multi-line) messages into a single line."""
+    return re.sub(r"\s+", " ", message).strip()

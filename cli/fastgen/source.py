@@ -1,0 +1,149 @@
+"""Where the template lives, and how Copier reaches it.
+
+An installed wheel carries `copier.yml` and `template/` under `fastgen/_template/`
+(see the hatch force-include in pyproject.toml), plus `template.bundle`: a git bundle
+of the template's history with one tag per version (built by hatch_build.py). A
+development checkout has neither, so it uses the repository root holding this
+package and builds the bundle on the fly from the repository's git.
+
+Projects record the canonical `TEMPLATE_URL` and a version tag, never a local path.
+At run time git is told, through `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/
+`GIT_CONFIG_VALUE_n`, that the canonical URL is the local bundle (`insteadOf`), so
+`fastgen new` and `fastgen update` work offline and on any teammate's machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from fastgen.bundle import MANIFEST, build_bundle
+
+TEMPLATE_URL = "https://github.com/fastgen-copier/fastgen.git"
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_INSTALLED = _PACKAGE_DIR / "_template"
+
+
+@cache
+def template_root() -> Path:
+    """The directory holding `copier.yml` (and `template/`) that this fastgen ships."""
+    for candidate in (_INSTALLED, _PACKAGE_DIR.parent.parent):
+        if (candidate / "copier.yml").is_file() and (candidate / "template").is_dir():
+            return candidate
+    raise RuntimeError(f"fastgen is installed without its template (looked next to {_PACKAGE_DIR})")
+
+
+def copier_yml() -> Path:
+    return template_root() / "copier.yml"
+
+
+@dataclass(frozen=True)
+class BundledTemplate:
+    """The template as Copier sees it: canonical URL, version tag, local bundle."""
+
+    url: str
+    version: str
+    versions: tuple[str, ...]
+    bundle: Path
+
+    def git_env(self) -> dict[str, str]:
+        """Git config, through the environment, mapping the canonical URL to the bundle."""
+        count = int(os.environ.get("GIT_CONFIG_COUNT", "0") or 0)
+        return {
+            "GIT_CONFIG_COUNT": str(count + 1),
+            f"GIT_CONFIG_KEY_{count}": f"url.{self.bundle}.insteadOf",
+            f"GIT_CONFIG_VALUE_{count}": self.url,
+        }
+
+
+def _manifest(directory: Path) -> dict[str, object]:
+    data = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+def installed_version() -> str | None:
+    """The template version this fastgen generates, without touching git (fast)."""
+    if (_INSTALLED / MANIFEST).is_file():
+        return str(_manifest(_INSTALLED)["version"])
+    import tomllib
+
+    pyproject = template_root() / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+
+
+@contextmanager
+def bundled_template() -> Iterator[BundledTemplate]:
+    """The bundled template; in a development checkout, a bundle built for this run."""
+    if (_INSTALLED / "template.bundle").is_file():
+        manifest = _manifest(_INSTALLED)
+        yield _describe(manifest, _INSTALLED / "template.bundle")
+        return
+    with tempfile.TemporaryDirectory(prefix="fastgen-dev-bundle-") as tmp:
+        bundle = Path(tmp) / "template.bundle"
+        yield _describe(build_bundle(template_root(), bundle), bundle)
+
+
+def _describe(manifest: dict[str, object], bundle: Path) -> BundledTemplate:
+    versions = manifest.get("versions", [])
+    return BundledTemplate(
+        url=TEMPLATE_URL,
+        version=str(manifest["version"]),
+        versions=tuple(str(v) for v in versions) if isinstance(versions, list) else (),
+        bundle=bundle,
+    )
+
+
+@contextmanager
+def copier_git(env: dict[str, str]) -> Iterator[None]:
+    """Run Copier with `env` in its git calls and a private, throwaway mirror cache.
+
+    Copier runs git through plumbum, whose environment is a snapshot taken at import,
+    so both it and `os.environ` get the variables. The private cache keeps Copier's
+    mirror of the canonical URL from outliving the bundle it was cloned from.
+    """
+    from plumbum import local
+
+    with tempfile.TemporaryDirectory(prefix="fastgen-copier-cache-") as cache_dir:
+        values = {**env, "COPIER_CACHE_DIR": cache_dir}
+        saved = {key: os.environ.get(key) for key in values}
+        os.environ.update(values)
+        try:
+            with local.env(**values):
+                yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+@contextmanager
+def copier_errors(src: str) -> Iterator[None]:
+    """Turn Copier's failures into one-line errors (2: bad input, 1: the run failed)."""
+    from copier.errors import UnsafeTemplateError, UserMessageError
+    from jinja2 import TemplateError
+
+    from fastgen.ui import FAILURE, fail
+
+    try:
+        yield
+    except KeyboardInterrupt:
+        fail("interrupted; nothing was written")
+    except ValueError as err:
+        fail(str(err))  # Copier's validator and choice messages
+    except UnsafeTemplateError as err:
+        fail(f"{err}; pass --trust if you trust {src}")
+    except UserMessageError as err:
+        fail(str(err), FAILURE)
+    except TemplateError as err:
+        fail(f"the template {src} failed to render: {err}", FAILURE)
