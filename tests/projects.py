@@ -1,0 +1,182 @@
+"""Generated projects as test subjects: the combinations, and how to install and run one.
+
+Every valid combination of the choices is declared here as data, so the matrix, the
+static-file checks and the update tests share one list.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+DATABASES = ("postgresql", "mysql", "sqlite")
+CACHES = ("redis", "none")
+RUNNERS = (("background", None), ("arq", None), ("celery", "redis"), ("celery", "rabbitmq"))
+
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432"
+MYSQL_URL = "mysql://root@127.0.0.1:3306"
+REDIS_URL = "redis://127.0.0.1:6379"
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+@dataclass(frozen=True)
+class Combo:
+    database: str
+    cache: str
+    tasks: str
+    celery_broker: str | None = None
+
+    @property
+    def id(self) -> str:
+        return "-".join(self.answers.values())
+
+    @property
+    def answers(self) -> dict[str, str]:
+        answers = {"database": self.database, "cache": self.cache, "tasks": self.tasks}
+        if self.celery_broker:
+            answers["celery_broker"] = self.celery_broker
+        return answers
+
+    @property
+    def uses_redis(self) -> bool:
+        return self.cache == "redis" or self.tasks == "arq" or self.celery_broker == "redis"
+
+    @property
+    def worker(self) -> bool:
+        return self.tasks != "background"
+
+
+COMBOS = [
+    Combo(database, cache, tasks, broker)
+    for database in DATABASES
+    for cache in CACHES
+    for tasks, broker in RUNNERS
+]
+DEFAULT = Combo("postgresql", "redis", "background")
+
+
+def reachable(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:PORT."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def require_services(combo: Combo) -> None:
+    """Skip, with one line saying why, when a needed local service is down; under CI, fail."""
+    needed = {"postgresql": 5432, "mysql": 3306}.get(combo.database)
+    ports = {"PostgreSQL" if needed == 5432 else "MariaDB": needed} if needed else {}
+    if combo.uses_redis:
+        ports["Redis"] = 6379
+    if combo.celery_broker == "rabbitmq":
+        ports["RabbitMQ"] = 5672
+    down = [name for name, port in ports.items() if port and not reachable(port)]
+    if down:
+        reason = f"{', '.join(down)} not reachable on 127.0.0.1 (see .ci/run to start it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+
+
+def run(
+    cmd: Sequence[str | Path],
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600,
+) -> str:
+    """Run a command; on failure, fail the test with its whole output."""
+    result = subprocess.run(
+        [str(part) for part in cmd],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"`{' '.join(map(str, cmd))}` exited {result.returncode} in {cwd}\n"
+            f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}",
+            pytrace=False,
+        )
+    return result.stdout
+
+
+def uv() -> str:
+    path = shutil.which("uv")
+    if path is None:
+        pytest.fail("uv is required to install generated projects")
+    return path
+
+
+def install(project: Path) -> Path:
+    """Install a generated project into its own .venv from its own pyproject (uv, warm cache)."""
+    run([uv(), "sync", "--quiet", "--python", sys.executable], project)
+    return project / ".venv" / "bin"
+
+
+@dataclass(frozen=True)
+class Services:
+    """Where a generated project finds the local services, isolated from every other run."""
+
+    combo: Combo
+    name: str
+    redis_db: int
+
+    @property
+    def database_url(self) -> str:
+        if self.combo.database == "postgresql":
+            return f"{POSTGRES_URL}/{self.name}"
+        if self.combo.database == "mysql":
+            return f"{MYSQL_URL}/{self.name}"
+        return f"sqlite:///./{self.name}.db"
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {
+            "DATABASE_URL": self.database_url,
+            "NAMESPACE": self.name,
+        }
+        if self.combo.uses_redis:
+            env["REDIS_URL"] = f"{REDIS_URL}/{self.redis_db}"
+        if self.combo.celery_broker == "rabbitmq":
+            env["CELERY_BROKER_URL"] = RABBITMQ_URL
+        return env
+
+
+def services_for(combo: Combo) -> Services:
+    """A unique database name and a Redis database number (1-15) for one run of a combo."""
+    name = f"fg_{uuid.uuid4().hex[:10]}"
+    return Services(combo, name, 1 + COMBOS.index(combo) % 15)
+
+
+@contextmanager
+def fresh_database(services: Services) -> Iterator[None]:
+    """Create the project's own database on the local server for a run, and drop it after."""
+    name = services.name
+    if services.combo.database == "postgresql":
+        create = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f'CREATE DATABASE "{name}"']
+        drop = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f'DROP DATABASE "{name}"']
+    elif services.combo.database == "mysql":
+        create = ["mysql", "-h127.0.0.1", "-uroot", "-e", f"CREATE DATABASE `{name}`"]
+        drop = ["mysql", "-h127.0.0.1", "-uroot", "-e", f"DROP DATABASE `{name}`"]
+    else:
+        yield
+        return
+    run(create, Path.cwd())
+    try:
+        yield
+    finally:
+        run(drop, Path.cwd())

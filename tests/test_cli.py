@@ -1,0 +1,380 @@
+"""The `fastgen` CLI: flags derived from copier.yml, generation, and every bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+import yaml
+from typer.testing import Result
+
+from fastgen import __version__
+from fastgen.main import app
+from fastgen.questions import render_default
+
+ROOT = Path(__file__).resolve().parent.parent
+COPIER_YML = yaml.safe_load((ROOT / "copier.yml").read_text())
+
+Cli = Callable[..., Result]
+
+
+def choice_values(name: str) -> list[str]:
+    choices = COPIER_YML[name]["choices"]
+    return [str(v) for v in (choices.values() if isinstance(choices, dict) else choices)]
+
+
+CHOICE_QUESTIONS = [
+    name
+    for name, spec in COPIER_YML.items()
+    if not name.startswith("_") and isinstance(spec, dict) and "choices" in spec
+]
+
+
+def snapshot(path: Path) -> dict[str, bytes]:
+    """Every file below `path` with its content, to prove nothing was written or changed."""
+    return {str(p.relative_to(path)): p.read_bytes() for p in path.rglob("*") if p.is_file()}
+
+
+def answers_of(project: Path) -> dict[str, Any]:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+def assert_usage_error(result: Result, *fragments: str) -> None:
+    """Exit code 2 and a single `Error: ...` line naming what was wrong."""
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+# --- the interface is derived from copier.yml -------------------------------------------------
+
+
+def test_version(cli: Cli) -> None:
+    result = cli("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"fastgen {__version__}"
+
+
+def test_every_choice_question_has_a_flag_with_its_choices() -> None:
+    command = typer.main.get_command(app)
+    new = command.commands["new"]  # type: ignore[attr-defined]
+    flags = {opt for param in new.params for opt in param.opts if opt.startswith("--")}
+    assert {"--database", "--cache", "--tasks", "--celery-broker"} <= flags
+    for name in CHOICE_QUESTIONS:
+        flag = "--" + name.replace("_", "-")
+        assert flag in flags
+        [param] = [p for p in new.params if flag in p.opts]
+        assert param.metavar == "|".join(choice_values(name))
+
+
+@pytest.mark.parametrize("name", CHOICE_QUESTIONS)
+def test_unknown_choice_lists_the_valid_ones(cli: Cli, name: str) -> None:
+    flag = "--" + name.replace("_", "-")
+    result = cli("new", "Acme", flag, "nope", "-y", "--no-git")
+    assert_usage_error(result, "nope", ", ".join(choice_values(name)))
+    assert snapshot(Path.cwd()) == {}
+
+
+def test_options_json_matches_copier_yml(cli: Cli) -> None:
+    result = cli("options", "--json")
+    assert result.exit_code == 0
+    listed = {q["name"]: q for q in json.loads(result.stdout)}
+    asked = {
+        name: spec
+        for name, spec in COPIER_YML.items()
+        if not name.startswith("_") and spec.get("when") is not False
+    }
+    assert list(listed) == list(asked)
+    for name, spec in asked.items():
+        assert listed[name]["default"] == spec.get("default")
+        assert listed[name]["help"] == " ".join(spec["help"].split())
+        if "choices" in spec:
+            assert [c["value"] for c in listed[name]["choices"]] == choice_values(name)
+            assert listed[name]["flag"] == "--" + name.replace("_", "-")
+
+
+def test_options_text_lists_every_question_and_choice(cli: Cli) -> None:
+    result = cli("options")
+    assert result.exit_code == 0
+    for name in CHOICE_QUESTIONS:
+        assert name in result.stdout
+        for value in choice_values(name):
+            assert value in result.stdout
+
+
+# --- generation -----------------------------------------------------------------------------
+
+
+def test_new_with_defaults_is_a_committed_git_repo(cli: Cli) -> None:
+    result = cli("new", "Acme Orders API", "--defaults")
+    assert result.exit_code == 0, result.output
+    project = Path.cwd() / "acme-orders-api"
+    answers = answers_of(project)
+    for name in [*CHOICE_QUESTIONS, "description", "author_name", "author_email"]:
+        if COPIER_YML[name].get("when") is None:
+            assert answers[name] == COPIER_YML[name]["default"], name
+    assert answers["package_name"] == "acme_orders_api"
+    assert (project / "pyproject.toml").is_file()
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert status.stdout == ""  # everything generated is committed
+    log = subprocess.run(
+        ["git", "log", "--format=%s"], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert log.stdout.splitlines() == [f"Generate Acme Orders API with fastgen {__version__}"]
+    assert "Created Acme Orders API in acme-orders-api" in result.stdout
+    assert "cd acme-orders-api" in result.stdout
+    assert "database=postgresql" in result.stdout
+
+
+def test_new_flags_and_data_are_recorded(cli: Cli) -> None:
+    result = cli(
+        "new",
+        "Shop",
+        "svc",
+        "--database",
+        "sqlite",
+        "--tasks",
+        "celery",
+        "--celery-broker",
+        "rabbitmq",
+        "--data",
+        "cache=none",
+        "--data",
+        "description=Sells things",
+        "--no-git",
+    )
+    assert result.exit_code == 0, result.output
+    project = Path.cwd() / "svc"
+    assert not (project / ".git").exists()
+    answers = answers_of(project)
+    assert answers["database"] == "sqlite"
+    assert answers["tasks"] == "celery"
+    assert answers["celery_broker"] == "rabbitmq"
+    assert answers["cache"] == "none"
+    assert answers["description"] == "Sells things"
+    assert answers["project_slug"] == "shop"
+
+
+def test_non_tty_stdin_behaves_as_defaults_and_says_so(cli: Cli) -> None:
+    result = cli("new", "Quiet One", "--no-git", input="")
+    assert result.exit_code == 0, result.output
+    assert "stdin is not a terminal" in result.stderr
+    assert answers_of(Path.cwd() / "quiet-one")["database"] == COPIER_YML["database"]["default"]
+
+
+@pytest.mark.parametrize(
+    "name", ["Acme Orders API", "  Hello, World!!  ", "Data2Go v3", "ÄBC Service"]
+)
+def test_dest_default_is_the_slug_copier_derives(cli: Cli, name: str) -> None:
+    result = cli("new", name, "-y", "--no-git")
+    assert result.exit_code == 0, result.output
+    [project] = Path.cwd().iterdir()
+    assert answers_of(project)["project_slug"] == project.name
+    assert render_default("project_slug", {"project_name": name}) == project.name
+
+
+def test_existing_empty_dest_is_used(cli: Cli) -> None:
+    (Path.cwd() / "empty").mkdir()
+    result = cli("new", "Acme", "empty", "-y", "--no-git")
+    assert result.exit_code == 0, result.output
+    assert (Path.cwd() / "empty" / ".copier-answers.yml").is_file()
+
+
+def test_template_option_uses_another_copy(cli: Cli, copier_template: Path) -> None:
+    """`--template` takes another copy (here pytest-copier's git copy, tagged 99.99.99)."""
+    result = cli("new", "Forked", "--template", str(copier_template), "-y")
+    assert result.exit_code == 0, result.output
+    answers = answers_of(Path.cwd() / "forked")
+    assert answers["_src_path"] == str(copier_template)
+    assert answers["_commit"] == "99.99.99"
+
+
+# --- bad input: one line, exit 2, nothing written ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        pytest.param(["   "], ["cannot derive a project slug"], id="empty-name"),
+        pytest.param(["!!!"], ["cannot derive a project slug"], id="no-slug"),
+        pytest.param(["123 Go"], ["'123-go' is not a valid slug"], id="slug-starts-with-digit"),
+        pytest.param(["Json"], ["'json' would shadow the standard library"], id="stdlib-package"),
+        pytest.param(
+            ["Acme", "--data", "package_name=class"], ["Python keyword"], id="keyword-package"
+        ),
+        pytest.param(
+            ["Acme", "--data", "package_name=Bad-Name"],
+            ["is not a valid package name"],
+            id="invalid-package",
+        ),
+        pytest.param(
+            ["Acme", "--celery-broker", "rabbitmq"],
+            ["celery_broker only applies when tasks is 'celery'"],
+            id="broker-without-celery",
+        ),
+        pytest.param(["Acme", "--data", "tasks=rq"], ["background, arq, celery"], id="data-choice"),
+        pytest.param(
+            ["Acme", "--data", "colour=blue"], ["unknown question 'colour'"], id="data-key"
+        ),
+        pytest.param(
+            ["Acme", "--data", "cache"], ["malformed --data 'cache'"], id="data-no-equals"
+        ),
+        pytest.param(["Acme", "--data", "=none"], ["malformed --data '=none'"], id="data-no-key"),
+        pytest.param(
+            ["Acme", "--data", "cache=none", "--cache", "redis"], ["given both"], id="data-vs-flag"
+        ),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    cli: Cli, args: list[str], fragments: list[str]
+) -> None:
+    result = cli("new", *args, "-y", "--no-git")
+    assert_usage_error(result, *fragments)
+    assert snapshot(Path.cwd()) == {}
+    assert list(Path.cwd().iterdir()) == []
+
+
+def test_unknown_template_version_lists_the_known_ones(cli: Cli) -> None:
+    result = cli("new", "Acme", "--vcs-ref", "0.0.0", "-y")
+    assert_usage_error(result, "unknown template version '0.0.0'", __version__)
+    assert list(Path.cwd().iterdir()) == []
+
+
+def test_non_empty_dest_is_refused_and_untouched(cli: Cli) -> None:
+    dest = Path.cwd() / "acme"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine")
+    before = snapshot(Path.cwd())
+    result = cli("new", "Acme", "-y")
+    assert_usage_error(result, "acme already exists and is not empty")
+    assert snapshot(Path.cwd()) == before
+    assert sorted(p.name for p in dest.iterdir()) == ["notes.txt"]
+
+
+def test_dest_that_is_a_file_is_refused(cli: Cli) -> None:
+    (Path.cwd() / "acme").write_text("x")
+    assert_usage_error(cli("new", "Acme", "-y"), "already exists")
+    assert snapshot(Path.cwd()) == {"acme": b"x"}
+
+
+def test_git_missing_is_refused_before_generating(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    empty_bin = tmp_path / "bin"
+    empty_bin.mkdir()
+    monkeypatch.setenv("PATH", str(empty_bin))
+    result = cli("new", "Acme", "-y")
+    assert_usage_error(result, "git is not installed")
+    assert list(Path.cwd().iterdir()) == []
+
+
+def test_interrupted_prompt_leaves_nothing(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C at a Copier prompt: no partial directory, exit 2."""
+    import copier._main
+
+    def ctrl_c(*args: object, **kwargs: object) -> dict[str, object]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("fastgen.new._stdin_is_interactive", lambda: True)
+    monkeypatch.setattr(copier._main, "unsafe_prompt", ctrl_c)
+    result = cli("new", "Acme", "--no-git")
+    assert_usage_error(result, "interrupted")
+    assert list(Path.cwd().iterdir()) == []
+
+
+@pytest.mark.parametrize("pre_existing", [False, True], ids=["new-dest", "empty-dest"])
+def test_interrupt_while_rendering_leaves_dest_as_it_was(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, pre_existing: bool
+) -> None:
+    import copier
+
+    real_run_copy = copier.run_copy
+
+    def interrupted(src: str, dst: Path, **kwargs: Any) -> object:
+        real_run_copy(src, dst, **kwargs)
+        raise KeyboardInterrupt  # arrives after files were written
+
+    monkeypatch.setattr(copier, "run_copy", interrupted)
+    if pre_existing:
+        (Path.cwd() / "acme").mkdir()
+    result = cli("new", "Acme", "-y", "--no-git")
+    assert_usage_error(result, "interrupted")
+    expected = ["acme"] if pre_existing else []
+    assert [p.name for p in Path.cwd().iterdir()] == expected
+    assert snapshot(Path.cwd()) == {}
+
+
+# --- the installed entry point ----------------------------------------------------------------
+
+
+def test_installed_entry_point_runs_as_a_subprocess(tmp_path: Path) -> None:
+    fastgen = Path(sys.executable).parent / "fastgen"
+    version = subprocess.run([fastgen, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.strip() == f"fastgen {__version__}"
+    module = subprocess.run(
+        [sys.executable, "-m", "fastgen", "new", "Sub Process", "--no-git"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert module.returncode == 0, module.stderr
+    assert "stdin is not a terminal" in module.stderr
+    assert (tmp_path / "sub-process" / ".copier-answers.yml").is_file()
+
+
+def test_start_up_does_not_import_copier() -> None:
+    """Completion re-runs the CLI on every <TAB>: Copier (~0.6 s) is imported only to render."""
+    code = "import sys, fastgen.main; print([m for m in ('copier', 'jinja2') if m in sys.modules])"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", CHOICE_QUESTIONS)
+def test_shell_completion_offers_the_choices(name: str) -> None:
+    fastgen = Path(sys.executable).parent / "fastgen"
+    flag = "--" + name.replace("_", "-")
+    env = {
+        **os.environ,
+        "_FASTGEN_COMPLETE": "complete_bash",
+        "COMP_WORDS": f"fastgen new Acme {flag} ",
+        "COMP_CWORD": "4",
+    }
+    result = subprocess.run([fastgen], env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.split() == choice_values(name)
+
+
+def test_wheel_generates_offline_and_fast(
+    installed_fastgen: Path, offline: list[str], tmp_path: Path
+) -> None:
+    """From the installed wheel with the network cut; the wall time is printed, not asserted."""
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    start = time.perf_counter()
+    result = subprocess.run(
+        [*offline, installed_fastgen, "new", "Acme Orders API", "--defaults"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    elapsed = time.perf_counter() - start
+    print(f"\nfastgen new 'Acme Orders API' --defaults, offline, installed wheel: {elapsed:.2f}s")
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "acme-orders-api"
+    assert answers_of(project)["project_name"] == "Acme Orders API"
+    assert (project / ".git").is_dir()
+    assert (project / "pyproject.toml").is_file()
