@@ -334,7 +334,9 @@ def check_endpoint(server: Server, m: Measure) -> None:
         return
     status, headers, body = http_get(server.base + m.path)
     if status != m.status:
-        raise SystemExit(f"{m.key}: GET {m.path} -> {status}: {body[:300]!r}")
+        raise SystemExit(
+            f"{m.key}: GET {m.path} -> {status}: {body[:300]!r}\n{_tail(server.log_path)}"
+        )
     if m.cache_hit:
         status, headers, _ = http_get(server.base + m.path)
         if headers.get("x-cache") != "HIT":

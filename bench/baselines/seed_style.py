@@ -70,7 +70,7 @@ def create_app() -> FastAPI:
         cached: Annotated[Any, Depends(cached_item_with_session)],
     ) -> Response:
         return Response(
-            cached.json,
+            cached.body,
             media_type="application/json",
             headers={"X-Cache": "HIT" if cached.hit else "MISS"},
         )
