@@ -1,0 +1,66 @@
+"""Baseline: the cache-hit floor. Bare FastAPI, cache-aside over one redis-py asyncio GET.
+
+No middleware, no dependencies, no logging configuration: what a cached read costs on this
+machine before any application structure. The Redis client is configured as the generated
+cache's (hiredis, 0.5 s socket timeouts); a miss reads the row through asyncpg and stores
+the same JSON the generated app stores. Keys live under NAMESPACE, so the benchmark's
+cleanup removes them. DATABASE_URL is a plain postgresql:// URL.
+
+    uvicorn redis_read:app --loop uvloop --http httptools --no-access-log
+"""
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Literal, TypedDict
+
+import asyncpg
+from fastapi import FastAPI, HTTPException, Path, Request, Response
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+QUERY = "SELECT id, name, description, status, created_at, updated_at FROM items WHERE id = $1"
+PREFIX = f"{os.environ['NAMESPACE']}:floor:items:"
+TTL_SECONDS = 3600
+
+
+class State(TypedDict):
+    pool: asyncpg.Pool
+    redis: Redis
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[State]:
+    redis = Redis.from_url(os.environ["REDIS_URL"], socket_connect_timeout=0.5, socket_timeout=0.5)
+    async with asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=1, max_size=2) as pool:
+        try:
+            yield State(pool=pool, redis=redis)
+        finally:
+            await redis.aclose()
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+class ItemRead(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    status: Literal["pending", "processed"]
+    created_at: datetime
+    updated_at: datetime
+
+
+@app.get("/items/{item_id}")
+async def read_item(item_id: Annotated[int, Path(ge=1)], request: Request) -> Response:
+    key = f"{PREFIX}{item_id}"
+    body = await request.state.redis.get(key)
+    if body is not None:
+        return Response(body, media_type="application/json", headers={"X-Cache": "HIT"})
+    row = await request.state.pool.fetchrow(QUERY, item_id)
+    if row is None:
+        raise HTTPException(404, f"Item {item_id} not found")
+    body = ItemRead(**row).model_dump_json().encode()
+    await request.state.redis.set(key, body, ex=TTL_SECONDS)
+    return Response(body, media_type="application/json", headers={"X-Cache": "MISS"})
