@@ -48,14 +48,14 @@ async def cached_item_with_session(
     item_id: deps.ItemId, cache: cache_mod.CacheDep, session: db.SessionDep
 ) -> Any:
     key = deps.item_cache_key(item_id)
-    cached = await cache.get(key)
-    if cached is not None:
-        return deps.CachedItem(cached, hit=True)
+    found = await cache.get(key)
+    if found.value is not None:
+        return deps.CachedItem(found.value, hit=True)
     item = await service.get_item(session, item_id)
     if item is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Item {item_id} not found")
     body = schemas.ItemRead.model_validate(item).model_dump_json().encode()
-    await cache.set(key, body)
+    await cache.add(key, body, found)
     return deps.CachedItem(body, hit=False)
 
 
