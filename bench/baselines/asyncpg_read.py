@@ -9,14 +9,11 @@ no access log. DATABASE_URL is a plain postgresql:// URL.
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, TypedDict
 
 import asyncpg
 from fastapi import FastAPI, HTTPException, Path, Request
-from pydantic import BaseModel
-
-QUERY = "SELECT id, name, description, status, created_at, updated_at FROM items WHERE id = $1"
+from item_row import QUERY, ItemRead
 
 
 class State(TypedDict):
@@ -34,15 +31,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[State]:
 
 
 app = FastAPI(lifespan=lifespan)
-
-
-class ItemRead(BaseModel):
-    id: int
-    name: str
-    description: str | None
-    status: Literal["pending", "processed"]
-    created_at: datetime
-    updated_at: datetime
 
 
 @app.get("/items/{item_id}")

@@ -12,15 +12,13 @@ cleanup removes them. DATABASE_URL is a plain postgresql:// URL.
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, TypedDict
 
 import asyncpg
 from fastapi import FastAPI, HTTPException, Path, Request, Response
-from pydantic import BaseModel
+from item_row import QUERY, ItemRead
 from redis.asyncio import Redis
 
-QUERY = "SELECT id, name, description, status, created_at, updated_at FROM items WHERE id = $1"
 PREFIX = f"{os.environ['NAMESPACE']}:floor:items:"
 TTL_SECONDS = 3600
 
@@ -41,15 +39,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[State]:
 
 
 app = FastAPI(lifespan=lifespan)
-
-
-class ItemRead(BaseModel):
-    id: int
-    name: str
-    description: str | None
-    status: Literal["pending", "processed"]
-    created_at: datetime
-    updated_at: datetime
 
 
 @app.get("/items/{item_id}")
