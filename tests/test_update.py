@@ -566,7 +566,7 @@ def test_check_fails_on_broken_locked_answers(cli: Cli, tmp_path: Path) -> None:
     result = cli("check", str(Path.cwd() / "loose-app"), "--preset", str(preset), "--json")
     assert result.exit_code == 1
     [problem] = json.loads(result.stdout)["problems"]
-    assert problem == "database is 'sqlite' but preset team.yml locks it to 'postgresql'"
+    assert problem == "database is locked to 'postgresql' by preset team.yml, not 'sqlite'"
 
 
 @pytest.mark.parametrize(

@@ -14,21 +14,16 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from fastgen.preset import PresetError, load_preset
+from fastgen.preset import load_preset
 from fastgen.questions import by_name
-from fastgen.source import TEMPLATE_URL, installed_version
-from fastgen.ui import FAILURE, fail
-
-ANSWERS_FILE = ".copier-answers.yml"
-
-
-def _version(text: str) -> Any:
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
+from fastgen.source import (
+    ANSWERS_FILE,
+    FAILURE,
+    TEMPLATE_URL,
+    installed_version,
+    newest_tag,
+    version_key,
+)
 
 
 def problems_of(project: Path, answers: Any, preset_path: Path | None) -> list[str]:
@@ -36,26 +31,24 @@ def problems_of(project: Path, answers: Any, preset_path: Path | None) -> list[s
         return [f"{ANSWERS_FILE} is damaged: it records no template source (_src_path)"]
     problems = []
     src, recorded = str(answers["_src_path"]), str(answers.get("_commit", ""))
-    if src == TEMPLATE_URL:
-        installed = installed_version() or "?"
-        have, want = _version(recorded), _version(installed)
-        if have is None:
-            problems.append(f"{ANSWERS_FILE} is damaged: template version {recorded!r} is unknown")
-        elif want is not None and have < want:
-            problems.append(
-                f"template version {recorded} is behind the installed fastgen's {installed}: "
-                "run `fastgen update`"
-            )
+    bundled = src == TEMPLATE_URL
+    newest = (installed_version() if bundled else newest_tag(src)) or "?"
+    have, want = version_key(recorded), version_key(newest)
+    if have is None and bundled:
+        problems.append(f"{ANSWERS_FILE} is damaged: template version {recorded!r} is unknown")
+    elif have is not None and want is not None and have < want:
+        behind = "the installed fastgen's" if bundled else f"{src}'s newest,"
+        problems.append(
+            f"template version {recorded} is behind {behind} {newest}: run `fastgen update`"
+        )
+    if bundled:
         questions = by_name()
         for key, value in answers.items():
             question = questions.get(key)
             if question and question.choices and str(value) not in question.values:
                 problems.append(f"{ANSWERS_FILE} is damaged: {key}={value!r} is not a valid choice")
     if preset_path is not None:
-        try:
-            preset = load_preset(preset_path)
-        except PresetError as err:
-            fail(str(err))
+        preset = load_preset(preset_path)
         if preset.template and preset.template != src:
             problems.append(f"generated from {src}, but the preset's template is {preset.template}")
         problems += preset.violations(answers)
@@ -72,7 +65,7 @@ def check(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Check a project against the installed template version (and a preset). Offline, fast."""
+    """Check a project against its template's newest version (and a preset)."""
     project = path.resolve()
     answers_path = project / ANSWERS_FILE
     answers: Any = None
