@@ -57,7 +57,10 @@ def problems_of(project: Path, answers: Any, preset_path: Path | None) -> list[s
 
 def check(
     path: Annotated[
-        Path, typer.Argument(help="The project to check.", show_default="current directory")
+        Path,
+        typer.Argument(
+            metavar="PATH", help="The project to check.", show_default="current directory"
+        ),
     ] = Path(),
     preset: Annotated[
         Path | None,
@@ -65,7 +68,7 @@ def check(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Check a project against its template's newest version (and a preset)."""
+    """Check that a project is current (and keeps a preset's locks)."""
     project = path.resolve()
     answers_path = project / ANSWERS_FILE
     answers: Any = None

@@ -8,7 +8,7 @@ import re
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from fastgen import __version__
 from fastgen.check import check
@@ -39,7 +39,18 @@ def _repeated_option(command: Any, args: list[str]) -> str | None:
     return None
 
 
+def _no_type(ctx: Any) -> None:
+    return None
+
+
 class FastgenGroup(TyperGroup):
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        for param in getattr(command, "params", []):
+            if isinstance(param, TyperArgument):  # "PATH", not "PATH <path>"
+                param.display_type_rich = _no_type  # type: ignore[method-assign]
+        return command
+
     def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)
         if command is not None and (flag := _repeated_option(command, rest)):
@@ -65,6 +76,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: no `<bool>` type column
 )
 
 

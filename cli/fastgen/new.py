@@ -285,13 +285,18 @@ def new(
     project_name: Annotated[
         str | None,
         typer.Argument(
+            metavar="PROJECT_NAME",
             help='Human name, e.g. "Acme Orders API" (asked for when omitted).',
             show_default=False,
         ),
     ] = None,
     dest: Annotated[
         Path | None,
-        typer.Argument(help="Directory to create. [default: ./PROJECT_SLUG]", show_default=False),
+        typer.Argument(
+            metavar="DEST",
+            help="Directory to create. [default: ./PROJECT_SLUG]",
+            show_default=False,
+        ),
     ] = None,
     *,
     defaults: Annotated[

@@ -352,7 +352,10 @@ def refuse_renames(answers: dict[str, Any], changes: dict[str, str]) -> None:
 
 def update(
     path: Annotated[
-        Path, typer.Argument(help="The project to update.", show_default="current directory")
+        Path,
+        typer.Argument(
+            metavar="PATH", help="The project to update.", show_default="current directory"
+        ),
     ] = Path(),
     pretend: Annotated[
         bool,
@@ -399,7 +402,7 @@ def update(
         ),
     ] = False,
 ) -> None:
-    """Update a generated project to its template's newest version (3-way merge)."""
+    """Update a project to its template's newest version (a 3-way merge)."""
     project = path.resolve()
     if undo_last:
         undo(project)
