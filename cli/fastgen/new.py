@@ -156,6 +156,13 @@ def _is_git_url(src: str) -> bool:
 
 def check_dest(target: Path) -> None:
     """Refuse a DEST that cannot be written, before Copier creates anything."""
+    limit = os.pathconf(target.anchor, "PC_NAME_MAX")
+    for part in target.parts:
+        if len(os.fsencode(part)) > limit:
+            raise FastgenError(
+                f"directory name {part[:24]}... is {len(os.fsencode(part))} bytes, over the file "
+                f"system's {limit}: give a shorter DEST or --data project_slug=NAME"
+            )
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise FastgenError(
             f"{_display(target)} already exists and is not empty; choose another DEST"
@@ -165,13 +172,6 @@ def check_dest(target: Path) -> None:
         raise FastgenError(
             f"{_display(ancestor)} is a file, so {_display(target)} cannot be created"
         )
-    limit = os.pathconf(ancestor, "PC_NAME_MAX")
-    for part in target.relative_to(ancestor).parts:
-        if len(os.fsencode(part)) > limit:
-            raise FastgenError(
-                f"directory name {part[:24]}... is {len(os.fsencode(part))} bytes, over this file "
-                f"system's {limit}: give a shorter DEST or --data project_slug=NAME"
-            )
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise FastgenError(
             f"cannot write to {_display(ancestor)}: permission denied; choose another DEST"

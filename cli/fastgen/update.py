@@ -402,7 +402,7 @@ def update(
         ),
     ] = False,
 ) -> None:
-    """Update a project to its template's newest version (a 3-way merge)."""
+    """Update a project to its template's newest version (3-way merge)."""
     project = path.resolve()
     if undo_last:
         undo(project)
