@@ -148,6 +148,19 @@ def project_source(answers: dict[str, Any], recopy: bool, trust: bool) -> Iterat
         )
 
 
+@contextmanager
+def _set_aside(project: Path, relpaths: set[str]) -> Iterator[None]:
+    """Move tolerated untracked files out while Copier runs (it refuses any dirty tree)."""
+    with tempfile.TemporaryDirectory(prefix="fastgen-aside-") as tmp:
+        for relpath in relpaths:
+            shutil.move(project / relpath, Path(tmp) / relpath)
+        try:
+            yield
+        finally:
+            for relpath in relpaths:
+                shutil.move(Path(tmp) / relpath, project / relpath)
+
+
 def _copier_env(source: Source) -> Any:
     return copier_git(source.env) if source.env else nullcontext()
 
@@ -430,7 +443,8 @@ def update(
             return
         untracked = _untracked(project)
         try:
-            _run_copier(project, source, changes, recopy)
+            with _set_aside(project, untracked & TOLERATED_UNTRACKED):
+                _run_copier(project, source, changes, recopy)
             changed = status_lines(project)
             deleted = [line[3:] for line in changed if "D" in line[:2]]
             kept = keep_edited_deletions(project, deleted, source, answers)
