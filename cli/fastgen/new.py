@@ -287,7 +287,6 @@ def new(
         typer.Argument(
             metavar="PROJECT_NAME",
             help='Human name, e.g. "Acme Orders API" (asked for when omitted).',
-            show_default=False,
         ),
     ] = None,
     dest: Annotated[
