@@ -153,9 +153,10 @@ def copier_errors(src: str) -> Iterator[None]:
         raise FastgenError(str(err), FAILURE) from err
     except TemplateError as err:
         raise FastgenError(f"the template {src} failed to render: {err}", FAILURE) from err
-    except OSError as err:
-        where = f" {err.filename}" if err.filename else ""
-        raise FastgenError(f"cannot write{where}: {err.strerror or err}") from err
+    except OSError as err:  # plumbum's failed git runs are OSErrors too, without a file name
+        if err.filename is None:
+            raise FastgenError(f"the template {src} could not be run: {err}", FAILURE) from err
+        raise FastgenError(f"cannot write {err.filename}: {err.strerror or err}") from err
 
 
 def version_key(text: str) -> Any:
