@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -581,3 +582,28 @@ def test_new_inside_a_git_work_tree_does_not_git_init(cli: Cli) -> None:
     assert "no `git init`" in result.stdout and "git add services/inner" in result.stdout
     log = subprocess.run(["git", "log"], cwd=outer, capture_output=True, text=True)
     assert log.returncode != 0  # nothing committed for the user
+
+
+def test_cli_modules_have_no_import_cycle() -> None:
+    """Each module's fastgen imports, followed transitively, never lead back to it."""
+    package = ROOT / "cli" / "fastgen"
+    imports: dict[str, set[str]] = {}
+    for module in package.glob("*.py"):
+        tree = ast.parse(module.read_text())
+        imports[module.stem] = {
+            node.module.removeprefix("fastgen.")
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("fastgen.")
+        }
+
+    def reachable(start: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(imports[start])
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo += imports.get(name, set())
+        return seen
+
+    assert [name for name in imports if name in reachable(name)] == []

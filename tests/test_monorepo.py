@@ -60,7 +60,10 @@ def test_two_projects_in_a_monorepo(
     changed = toy_cli("update", "--data", "cache=none")
     assert changed.exit_code == 0, changed.output
     assert not (inner / "cache.py").exists() and (other / "cache.py").exists()
-    undone = toy_cli("update", "--undo")
+    (other / "notes.txt").write_text("a teammate's commit elsewhere in the repository\n")
+    git(mono, "add", "services/other")
+    git(mono, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "Other")
+    undone = toy_cli("update", "--undo")  # HEAD moved, but not for this project
     assert undone.exit_code == 0, undone.output
     assert (inner / "cache.py").exists()
     assert git(mono, "status", "--porcelain") == "?? scratch.txt\n"

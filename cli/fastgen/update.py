@@ -235,7 +235,7 @@ def _undo_record(project: Path) -> Path:
 def save_undo(project: Path, added: set[str]) -> None:
     record = {
         "project": str(project),
-        "head": git(project, "rev-parse", "HEAD"),
+        "tree": git(project, "rev-parse", "HEAD:./"),  # the project's own, not the monorepo's
         "added": sorted(added),
     }
     _undo_record(project).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
@@ -250,9 +250,9 @@ def undo(project: Path) -> None:
         raise FastgenError(f"there is no update of {project} to undo ({path} is missing)") from err
     if record.get("project") != str(project):
         raise FastgenError(f"the last update was of {record.get('project')}, not {project}")
-    if record.get("head") != git(project, "rev-parse", "HEAD"):
+    if record.get("tree") != git(project, "rev-parse", "HEAD:./"):
         raise FastgenError(
-            "the update was committed (HEAD moved since): undo it with `git revert` instead"
+            f"{project.name} was committed since the update: undo it with `git revert` instead"
         )
     restore(project, keep_untracked=set(), added=set(record.get("added", [])))
     path.unlink()
