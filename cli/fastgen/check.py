@@ -26,13 +26,20 @@ from fastgen.source import (
 )
 
 
+def newest_version(src: str | None) -> str | None:
+    """The version `fastgen update` would move to: the installed one, or a fork's newest tag."""
+    if src is None:
+        return None
+    return installed_version() if src == TEMPLATE_URL else newest_tag(src)
+
+
 def problems_of(project: Path, answers: Any, preset_path: Path | None) -> list[str]:
     if not isinstance(answers, dict) or not answers.get("_src_path"):
         return [f"{ANSWERS_FILE} is damaged: it records no template source (_src_path)"]
     problems = []
     src, recorded = str(answers["_src_path"]), str(answers.get("_commit", ""))
     bundled = src == TEMPLATE_URL
-    newest = (installed_version() if bundled else newest_tag(src)) or "?"
+    newest = newest_version(src) or "?"
     have, want = version_key(recorded), version_key(newest)
     if have is None and bundled:
         problems.append(f"{ANSWERS_FILE} is damaged: template version {recorded!r} is unknown")
@@ -88,6 +95,7 @@ def check(
         "template": recorded.get("_src_path"),
         "template_version": recorded.get("_commit"),
         "installed_version": installed_version(),
+        "newest_version": newest_version(recorded.get("_src_path")),
         "problems": problems,
     }
     if as_json:
@@ -98,7 +106,7 @@ def check(
     else:
         typer.echo(
             f"fastgen check: OK: {project.name} is at template {report['template_version']}"
-            f" (installed {report['installed_version']})"
+            f" (newest {report['newest_version']})"
         )
     if problems:
         raise typer.Exit(FAILURE)
