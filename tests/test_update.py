@@ -791,6 +791,12 @@ def test_undo_restores_the_tree_exactly(toy_cli: Cli, toy: Path, kind: str) -> N
     assert again.exit_code == 2 and "no update" in again.stderr
 
 
+def test_undo_with_other_options_is_refused(toy_cli: Cli) -> None:
+    project = new_v1_project(toy_cli)
+    result = toy_cli("update", str(project), "--undo", "--data", "cache=none")
+    assert result.exit_code == 2 and "--undo takes only" in result.stderr
+
+
 def test_undo_after_a_commit_is_refused(toy_cli: Cli, toy: Path) -> None:
     project = new_v1_project(toy_cli)
     release_v2(toy)

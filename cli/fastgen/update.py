@@ -418,6 +418,8 @@ def update(
     """Update a project to its template's newest version (3-way merge)."""
     project = path.resolve()
     if undo_last:
+        if pretend or data or preset or recopy:
+            raise FastgenError("--undo takes only the project's PATH")
         undo(project)
         return
     answers = read_answers(project)
