@@ -33,6 +33,8 @@ from projects import (
     started,
     wait_for,
 )
+from test_update import commit_all
+from test_update import status as git_status
 
 pytestmark = pytest.mark.e2e
 
@@ -146,3 +148,56 @@ def test_a_job_whose_worker_is_killed_completes_on_the_next_worker(
                     timeout=60,
                 )
             assert "job started" in logs[2].read_text()
+
+
+def test_switching_from_arq_to_celery_with_a_job_still_queued(cli: Any, tmp_path: Path) -> None:
+    arq, celery = Combo("postgresql", "none", "arq"), Combo("postgresql", "none", "celery", "redis")
+    require_services(celery)
+    data = [arg for key, value in arq.answers.items() for arg in ("--data", f"{key}={value}")]
+    assert cli("new", "Orders", *data, "-y").exit_code == 0
+    project = Path.cwd() / "orders"
+    services = services_for(arq)
+    port = free_port()
+    env = {**services.env, "PORT": str(port), "ENVIRONMENT": "development"}
+    redis = ["redis-cli", "-n", str(services.redis_db)]
+    logs = [tmp_path / "arq-api.log", tmp_path / "celery-api.log", tmp_path / "worker.log"]
+
+    with fresh_database(services), removed_after(project, services):
+        install(project)
+        run(["make", "migrate"], project, env)
+        with (
+            started(["make", "run"], project, env, logs[0]),
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client,
+        ):
+            wait_for(lambda: client.get("/health/ready").status_code == 200, "readiness", logs)
+            queued = client.post("/items", json={"name": "queued on arq"})
+            assert queued.status_code == 201, queued.text
+        assert run([*redis, "zcard", f"{services.name}:arq:queue"], project).strip() == "1"
+
+        if git_status(project):
+            commit_all(project, "Installed")
+        updated = cli("update", str(project), "--data", "tasks=celery")
+        assert updated.exit_code == 0, updated.output
+        assert "Jobs still queued for arq stay in its queue" in updated.output
+
+        install(project)
+        # Recovery picks up the item the ARQ worker never processed, however young.
+        env["JOB_RECOVERY_GRACE_SECONDS"] = "0"
+        with (
+            started(["make", "run"], project, env, logs[1]),
+            started(["make", "worker"], project, env, logs[2]),
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client,
+        ):
+            wait_for(lambda: client.get("/health/ready").status_code == 200, "readiness", logs)
+            created = client.post("/items", json={"name": "queued on celery"})
+            assert created.status_code == 201, created.text
+            urls = [item.headers["location"] for item in (queued, created)]
+
+            def statuses() -> set[str]:
+                return {client.get(url).json()["status"] for url in urls}
+
+            wait_for(lambda: statuses() == {"processed"}, "both items to be processed", logs)
+        # ARQ's per-job keys carry the namespace inside, after their fixed `arq:` prefix.
+        arq_keys = run([*redis, "--scan", "--pattern", f"arq:*:{services.name}:*"], project)
+        for key in arq_keys.split():
+            run([*redis, "del", key], project)
