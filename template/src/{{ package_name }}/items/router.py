@@ -3,17 +3,13 @@ from typing import Annotated, Any
 import structlog
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
-{% if cache == 'redis' %}
 from ..cache import CacheDep
-{% endif %}
 from ..db import SessionDep
+from ..runner import JobsDep
 from . import service
-{% if cache == 'redis' %}
-from .dependencies import CachedItemDep, ValidItemDep, item_cache_key
-{% else %}
-from .dependencies import ValidItemDep
-{% endif %}
-from .jobs import ItemJobsDep
+from .dependencies import CachedItemDep, ValidItemDep
+from .jobs import process_item
+from .keys import item_cache_key
 from .schemas import ItemCreate, ItemPage, ItemRead, ItemUpdate
 
 log = structlog.get_logger(__name__)
@@ -26,7 +22,7 @@ NAME_TAKEN: Responses = {409: {"description": "An item with that name already ex
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=NAME_TAKEN)
 async def create_item(
-    data: ItemCreate, session: SessionDep, jobs: ItemJobsDep, request: Request, response: Response
+    data: ItemCreate, session: SessionDep, jobs: JobsDep, request: Request, response: Response
 ) -> ItemRead:
     try:
         item = await service.create_item(session, data)
@@ -35,7 +31,7 @@ async def create_item(
     # The job runs outside this transaction and must find the row.
     await session.commit()
     log.info("item created", item_id=item.id)
-    await jobs.schedule_processing(item.id)
+    await jobs.enqueue(process_item, item.id)
     response.headers["Location"] = str(request.url_for("read_item", item_id=item.id))
     return ItemRead.model_validate(item)
 
@@ -55,7 +51,6 @@ async def list_items(
     )
 
 
-{% if cache == 'redis' %}
 @router.get("/{item_id}", response_model=ItemRead, responses=NOT_FOUND)
 async def read_item(cached: CachedItemDep) -> Response:
     return Response(
@@ -84,22 +79,3 @@ async def delete_item(item: ValidItemDep, session: SessionDep, cache: CacheDep) 
     await service.delete_item(session, item)
     await session.commit()
     await cache.invalidate(item_cache_key(item.id))
-{% else %}
-@router.get("/{item_id}", responses=NOT_FOUND)
-async def read_item(item: ValidItemDep) -> ItemRead:
-    return ItemRead.model_validate(item)
-
-
-@router.patch("/{item_id}", responses=NOT_FOUND | NAME_TAKEN)
-async def update_item(data: ItemUpdate, item: ValidItemDep, session: SessionDep) -> ItemRead:
-    try:
-        item = await service.update_item(session, item, data)
-    except service.ItemNameTaken as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    return ItemRead.model_validate(item)
-
-
-@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-async def delete_item(item: ValidItemDep, session: SessionDep) -> None:
-    await service.delete_item(session, item)
-{% endif %}
