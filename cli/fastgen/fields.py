@@ -45,8 +45,10 @@ class Field:
     scale: int | None = None  # decimal
     # ref: the referenced resource (its package, as given or found by singular name)
     target: str | None = None
+    target_singular: str | None = None
     target_class: str | None = None
     target_table: str | None = None
+    target_route: str | None = None
 
     @property
     def column(self) -> str:

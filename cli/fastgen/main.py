@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from fastgen import __version__
+from fastgen import __version__, add
 from fastgen.check import check
 from fastgen.new import new
 from fastgen.options import options
@@ -41,3 +41,4 @@ app.command()(new)
 app.command()(update)
 app.command()(check)
 app.command()(options)
+app.add_typer(add.app, name="add")

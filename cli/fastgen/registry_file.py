@@ -3,7 +3,7 @@
 Two spellings are understood, both as `fastgen new` and ruff write them:
 `import <pkg>.items` with `<pkg>.items.resource,` entries, or `from <pkg> import items`
 with `items.resource,` entries. A new resource joins the imports in sorted order and
-the end of the `RESOURCES` tuple.
+the end of the `RESOURCES` list (or tuple).
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ LINE_LENGTH = 100
 
 
 def _tuple_span(lines: list[str]) -> tuple[int, int]:
-    start = next((i for i, line in enumerate(lines) if re.match(r"RESOURCES\b.*= \($", line)), None)
+    opening = re.compile(r"RESOURCES\b.*= [\[(]$")
+    start = next((i for i, line in enumerate(lines) if opening.match(line)), None)
     if start is None:
-        raise FastgenError("resources.py has no `RESOURCES = (` tuple to add the resource to")
-    end = next((i for i in range(start + 1, len(lines)) if lines[i] == ")"), None)
+        raise FastgenError("resources.py has no `RESOURCES = [` list to add the resource to")
+    closing = "]" if lines[start].endswith("[") else ")"
+    end = next((i for i in range(start + 1, len(lines)) if lines[i] == closing), None)
     if end is None:
-        raise FastgenError("resources.py: the RESOURCES tuple is not closed by a `)` line")
+        raise FastgenError(f"resources.py: the RESOURCES list is not closed by a `{closing}` line")
     return start, end
 
 
