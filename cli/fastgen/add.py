@@ -21,12 +21,13 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+import fastgen.source
 from fastgen.errors import FastgenError
 from fastgen.fields import Field, check_identifier, parse_fields
 from fastgen.migrations import head, next_revision
 from fastgen.registry_file import resources_in, with_resource
 from fastgen.resource_source import resource_template
-from fastgen.source import TEMPLATE_URL, copier_errors, copier_git, installed_version, template_root
+from fastgen.source import TEMPLATE_URL, copier_errors, copier_git, installed_version
 
 app = typer.Typer(
     help="Add to a generated project.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -131,7 +132,7 @@ def open_project(path: Path) -> Project:
 
 def _template_modules() -> set[str]:
     """The modules the main template may write into the project's package."""
-    package = template_root() / "template" / "src" / "{{ package_name }}"
+    package = fastgen.source.template_root() / "template" / "src" / "{{ package_name }}"
     names = (re.sub(r"{%.*?%}", "", path.name) for path in package.iterdir())
     return {name.split(".")[0] for name in names if name}
 

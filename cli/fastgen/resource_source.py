@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import fastgen.source
 from fastgen.bundle import build_subtree_bundle
-from fastgen.source import BundledTemplate, bundled_template, template_root
+from fastgen.source import BundledTemplate, bundled_template
 
 RESOURCE_URL = "https://github.com/fastgen-copier/fastgen-resource.git"
 RESOURCE_DIR = "resource"
@@ -30,7 +31,7 @@ def resource_template(main: BundledTemplate | None = None) -> Iterator[BundledTe
         with bundled_template() as bundled, resource_template(bundled) as resource:
             yield resource
         return
-    shipped = template_root() / BUNDLE
+    shipped = fastgen.source.template_root() / BUNDLE
     if shipped.is_file():
         yield dataclasses.replace(main, url=RESOURCE_URL, bundle=shipped)
         return

@@ -16,6 +16,7 @@ import yaml
 
 from fastgen.preset import PresetError, load_preset
 from fastgen.questions import by_name
+from fastgen.resource_update import update_resources
 from fastgen.source import (
     TEMPLATE_URL,
     BundledTemplate,
@@ -135,6 +136,7 @@ def _run_copier(project: Path, source: Source, data: dict[str, str], recopy: boo
             copier.run_recopy(project, **common)
         else:
             copier.run_update(project, conflict="inline", **common)
+    update_resources(project, source.bundled, recopy)
 
 
 def changed_files(project: Path) -> list[str]:
