@@ -157,7 +157,7 @@ def resolve_names(
     if name in existing:
         raise FastgenError(f"resource {name!r} exists already")
     taken = {path.name.removesuffix(".py") for path in project.source.iterdir()}
-    if name in taken | _template_modules() | {project.package}:
+    if name in taken | _template_modules():
         raise FastgenError(f"resource {name!r} would shadow the module {project.package}.{name}")
     names = Names(
         plural=name,
