@@ -7,10 +7,11 @@ modifier and optional fields. The matrix adds them to every combination.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from typer.testing import CliRunner
+
+from test_update import commit_all, git
 
 CUSTOMERS = [
     "customers",
@@ -21,18 +22,6 @@ ORDERS = [
     *("--field", "customer:ref", "--field", "total:decimal"),
     *("--field", "note:text?", "--field", "shipped_at:datetime?"),
 ]
-IDENTITY = ["-c", "user.name=fastgen tests", "-c", "user.email=tests@localhost"]
-
-
-def git(project: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=project, check=True, capture_output=True, text=True
-    ).stdout
-
-
-def commit_all(project: Path, message: str) -> None:
-    git(project, "add", "--all")
-    git(project, *IDENTITY, "commit", "--quiet", "--no-verify", "-m", message)
 
 
 def add_resource(project: Path, *args: str) -> str:

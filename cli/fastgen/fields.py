@@ -102,7 +102,13 @@ def parse_field(spec: str) -> Field:
         field = replace(field, length=DEFAULT_LENGTH)
     elif kind == "decimal":
         field = replace(field, precision=DEFAULT_DECIMAL[0], scale=DEFAULT_DECIMAL[1])
-    if tokens and kind in ("str", "decimal", "ref") and tokens[0] not in MODIFIERS:
+    takes_argument = kind == "ref" or (kind in ("str", "decimal") and tokens[:1] != [""])
+    if (
+        tokens
+        and takes_argument
+        and tokens[0] not in MODIFIERS
+        and (kind == "ref" or tokens[0][:1].isdigit())
+    ):
         token = tokens.pop(0)
         if token.endswith("?"):
             optional, token = True, token.removesuffix("?")
