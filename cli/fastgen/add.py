@@ -240,11 +240,13 @@ def resource(
     ] = None,
     singular: Annotated[
         str | None,
-        typer.Option(help="One of them, for the class and id names. [default: NAME less -s]"),
+        typer.Option(
+            help="One of them, for the class and id names.", show_default="NAME less its -s"
+        ),
     ] = None,
-    table: Annotated[str | None, typer.Option(help="Table name. [default: NAME]")] = None,
+    table: Annotated[str | None, typer.Option(help="Table name.", show_default="NAME")] = None,
     route: Annotated[
-        str | None, typer.Option(help="Route of the collection. [default: /NAME]")
+        str | None, typer.Option(help="Route of the collection.", show_default="/NAME")
     ] = None,
     path: Annotated[
         Path, typer.Option("--path", help="The project.", show_default="current directory")
