@@ -29,7 +29,7 @@ from fastgen.migrations import head, next_revision
 from fastgen.registry_file import resources_in, with_resource
 from projects import DEFAULT, Combo, fresh_database, install, require_services, run, services_for
 from test_matrix import _free_port, _started, _wait_for
-from test_update import commit_all, git, set_version
+from test_update import assert_own_tests_pass, commit_all, git, set_version
 
 EVERY_TYPE = [
     "kitchen_sinks",
@@ -286,12 +286,8 @@ def test_every_field_type_passes_its_own_tests_on_mysql(tmp_path: Path) -> None:
     add_customers_and_orders(project)
     # Not item:ref: the template's items answer a 500, not a 409, to deleting a referenced item.
     add_resource(project, *EVERY_TYPE[:-1], "buyer:ref:customers?")
-    bin = install(project)
-    run([bin / "mypy"], project)
-    services = services_for(combo)
-    with fresh_database(services):
-        output = run([bin / "pytest", "-q", "-p", "no:cacheprovider"], project, services.env)
-    assert " passed" in output and "skipped" not in output, output
+    run([install(project) / "mypy"], project)
+    assert_own_tests_pass(project, combo)
 
 
 @pytest.mark.e2e
@@ -394,8 +390,4 @@ def test_update_brings_added_resources_forward_offline(
         answers = yaml.safe_load((project / f".copier-answers.resource-{name}.yml").read_text())
         assert answers["_commit"] == current.group(1)
 
-    commit_all(project, "Update")
-    bin = install(project)
-    services = services_for(Combo("sqlite", "none", "background"))
-    output = run([bin / "pytest", "-q", "-p", "no:cacheprovider"], project, services.env)
-    assert " passed" in output and "skipped" not in output, output
+    assert_own_tests_pass(project, Combo("sqlite", "none", "background"))
