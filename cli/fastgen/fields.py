@@ -20,7 +20,7 @@ TYPES = (
 MODIFIERS = ("unique", "index")
 DEFAULT_LENGTH = 200
 DEFAULT_DECIMAL = (12, 2)
-MAX_NAME_LENGTH = 30
+MAX_NAME_LENGTH = 20  # so that every generated line fits in 100 columns
 IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 # Names a resource's model or schemas already use, or that pydantic's BaseModel and
 # SQLAlchemy's declarative base reserve; and the names its modules import for annotations.
