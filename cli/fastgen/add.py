@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from fastgen.migrations import head, next_revision
 from fastgen.registry_file import resources_in, with_resource
 from fastgen.resource_source import resource_template
 from fastgen.source import TEMPLATE_URL, copier_errors, copier_git, installed_version
+from fastgen.update import read_answers, require_clean, require_git
 
 app = typer.Typer(
     help="Add to a generated project.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -88,28 +88,12 @@ class Project:
         return found
 
 
-def _git(project: Path, *args: str) -> str:
-    result = subprocess.run(["git", *args], cwd=project, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise FastgenError(
-            f"{project} is not a git repository: commit the project first, so the new "
-            "resource can be reviewed, undone and later updated"
-        )
-    return result.stdout
-
-
 def open_project(path: Path) -> Project:
     """The generated project at `path`, refused unless it is clean and at this fastgen's version."""
     root = path.resolve()
-    answers_path = root / ANSWERS_FILE
-    if not answers_path.is_file():
-        raise FastgenError(f"{root} is not a fastgen project: it has no {ANSWERS_FILE}")
-    try:
-        answers = yaml.safe_load(answers_path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise FastgenError(f"{answers_path} is damaged: {' '.join(str(err).split())}") from None
-    if not isinstance(answers, dict) or "package_name" not in answers:
-        raise FastgenError(f"{answers_path} is damaged: it records no package_name")
+    answers = read_answers(root)
+    if "package_name" not in answers:
+        raise FastgenError(f"{root / ANSWERS_FILE} is damaged: it records no package_name")
     project = Project(root, answers)
     if not (project.source / "resources.py").is_file():
         raise FastgenError(
@@ -122,11 +106,8 @@ def open_project(path: Path) -> Project:
             f"the project is at template {recorded or '(unknown)'} and this fastgen adds "
             f"resources for {installed}: run `fastgen update` first"
         )
-    if _git(root, "status", "--porcelain").strip():
-        raise FastgenError(
-            f"{root} has uncommitted changes: commit or stash them first, so the new "
-            "resource can be reviewed and undone"
-        )
+    require_git(root)
+    require_clean(root)
     return project
 
 

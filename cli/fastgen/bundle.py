@@ -172,18 +172,18 @@ def build_subtree_bundle(source: Path, subdir: str, out: Path) -> None:
     """
     with tempfile.TemporaryDirectory(prefix="fastgen-subtree-") as tmp:
         repo = Path(tmp) / "subtree.git"
-        _git(Path(tmp), "clone", "--quiet", "--bare", str(source.resolve()), str(repo))
-        head = _git(repo, "rev-parse", "HEAD")
-        for ref in _git(repo, "for-each-ref", "--format=%(refname)").splitlines():
-            commit = _git(repo, "rev-parse", f"{ref}^{{commit}}")
+        git(Path(tmp), "clone", "--quiet", "--bare", str(source.resolve()), str(repo))
+        head = git(repo, "rev-parse", "HEAD")
+        for ref in git(repo, "for-each-ref", "--format=%(refname)").splitlines():
+            commit = git(repo, "rev-parse", f"{ref}^{{commit}}")
             try:
-                tree = _git(repo, "rev-parse", "--verify", "--quiet", f"{commit}:{subdir}")
+                tree = git(repo, "rev-parse", "--verify", "--quiet", f"{commit}:{subdir}")
             except subprocess.CalledProcessError:  # a version from before `subdir` existed
-                _git(repo, "update-ref", "-d", ref)
+                git(repo, "update-ref", "-d", ref)
                 continue
             message = f"fastgen: {subdir}/ of {commit}"
-            rooted = _git(repo, "commit-tree", tree, "-m", message, env=_IDENTITY)
-            _git(repo, "update-ref", ref, rooted)
+            rooted = git(repo, "commit-tree", tree, "-m", message, env=_IDENTITY)
+            git(repo, "update-ref", ref, rooted)
             if commit == head:
-                _git(repo, "update-ref", "HEAD", rooted)
-        _git(repo, "bundle", "create", "--quiet", str(out.resolve()), "HEAD", "--all")
+                git(repo, "update-ref", "HEAD", rooted)
+        git(repo, "bundle", "create", "--quiet", str(out.resolve()), "HEAD", "--all")

@@ -9,22 +9,20 @@ every change is left in the work tree for review, as after the main update.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from fastgen.bundle import git
 from fastgen.resource_source import resource_template
 from fastgen.source import BundledTemplate, copier_errors, copier_git
 
 ANSWERS_GLOB = ".copier-answers.resource-*.yml"
-_SCRATCH = ["-c", "user.name=fastgen", "-c", "user.email=fastgen@localhost"]
-
-
-def _git(project: Path, *args: str) -> str:
-    result = subprocess.run(["git", *args], cwd=project, check=True, capture_output=True, text=True)
-    return result.stdout.strip()
+_SCRATCH_COMMIT = [
+    *("-c", "user.name=fastgen", "-c", "user.email=fastgen@localhost"),
+    *("commit", "--quiet", "--no-verify", "--allow-empty", "-m", "fastgen: scratch"),
+]
 
 
 def update_resources(project: Path, main: BundledTemplate | None, recopy: bool) -> None:
@@ -44,7 +42,7 @@ def update_resources(project: Path, main: BundledTemplate | None, recopy: bool) 
         "unsafe": True,
         "quiet": True,
     }
-    base = _git(project, "rev-parse", "HEAD")
+    base = git(project, "rev-parse", "HEAD")
     try:
         with (
             resource_template(main) as source,
@@ -52,13 +50,12 @@ def update_resources(project: Path, main: BundledTemplate | None, recopy: bool) 
             copier_errors(source.url),
         ):
             for answers_file in answers_files:
-                _git(project, "add", "--all")
-                _git(project, *_SCRATCH, "commit", "--quiet", "--no-verify", "--allow-empty",
-                     "-m", "fastgen: scratch")  # fmt: skip
+                git(project, "add", "--all", "--", ".")
+                git(project, *_SCRATCH_COMMIT)
                 options = {**common, "answers_file": answers_file, "vcs_ref": source.version}
                 if recopy:
                     copier.run_recopy(project, **options)
                 else:
                     copier.run_update(project, conflict="inline", **options)
     finally:
-        _git(project, "reset", "--quiet", "--mixed", base)
+        git(project, "reset", "--quiet", "--mixed", base)
