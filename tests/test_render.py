@@ -84,6 +84,22 @@ def test_files_follow_the_answers(render: Any, combo: Combo) -> None:
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
+def test_only_the_registry_names_a_resource(render: Any, combo: Combo) -> None:
+    """The app, Alembic and the worker reach `items` through resources.RESOURCES alone."""
+    project = render(combo)
+    src = package(project)
+    wiring = [
+        path
+        for path in [*src.glob("*.py"), project / "migrations" / "env.py"]
+        if path.name != "resources.py"
+    ]
+
+    for path in wiring:
+        assert not re.search(r"\bitems?\b", path.read_text(), re.IGNORECASE), path
+    assert "import acme_orders.items\n" in (src / "resources.py").read_text()
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
 def test_dependencies_follow_the_answers(render: Any, combo: Combo) -> None:
     deps = dependencies(render(combo))
 
