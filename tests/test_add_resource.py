@@ -282,6 +282,22 @@ def test_added_resources_are_recorded_wired_and_formatted(tmp_path: Path) -> Non
     assert leftovers == []
 
 
+def test_changing_the_database_brings_added_resources_along(tmp_path: Path) -> None:
+    project = new_project(tmp_path, "Shop", "--database", "mysql")
+    add_customers_and_orders(project)
+    models = project / "src" / "shop" / "orders" / "models.py"
+    assert "DATETIME(fsp=6)" in models.read_text()
+
+    result = invoke("update", str(project), "--data", "database=sqlite")
+
+    assert result.exit_code == 0, result.output
+    assert "DATETIME" not in models.read_text()
+    assert "Timestamp = DateTime(timezone=True)" in models.read_text()
+    migration = project / "migrations" / "versions" / "0003_create_orders.py"
+    assert "mysql" not in migration.read_text()
+    assert git(project, "log", "-1", "--format=%s") == "Add resource orders\n"
+
+
 # --- end to end -------------------------------------------------------------------------------
 
 
