@@ -302,8 +302,13 @@ def test_changing_the_database_brings_added_resources_along(tmp_path: Path) -> N
 
 
 @pytest.mark.e2e
-def test_every_field_type_passes_its_own_tests_on_mysql(tmp_path: Path) -> None:
-    combo = Combo("mysql", "redis", "background")
+@pytest.mark.parametrize(
+    "combo",
+    [Combo("mysql", "redis", "background"), Combo("postgresql", "none", "background")],
+    ids=lambda combo: combo.id,
+)
+def test_every_field_type_passes_its_own_tests(tmp_path: Path, combo: Combo) -> None:
+    """Lint, types and the project's tests, API fuzzing included, over every field type."""
     require_services(combo)
     project = new_project(
         tmp_path, "Shop", *[f"--{k.replace('_', '-')}={v}" for k, v in combo.answers.items()]
