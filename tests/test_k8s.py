@@ -4,9 +4,10 @@ Each combination's `deploy/` is rendered once, and both overlays are built with 
 Every object then goes through:
 
 - `kubernetes-validate` in strict mode, against the schemas of a pinned Kubernetes version;
-- for KEDA's ScaledObject, which kubernetes-validate does not know, the CRD's own schema,
-  vendored in tests/schemas/ (its source is named there), closed to unknown fields as the API
-  server's strict field validation is, plus the trigger's metadata keys against the scaler's;
+- for KEDA's ScaledObject, which kubernetes-validate does not know, the generated project's own
+  check (deploy/k8s/check.py, which its CI runs too): the CRD's schema, vendored in
+  deploy/k8s/schemas/ with its source named, closed to unknown fields as `kubectl apply` is;
+  and here, the trigger's metadata keys against those its KEDA scaler reads;
 - what must hold for the combination: the probe paths, a non-root user on a read-only root
   filesystem, no `latest` image, the worker exactly when there is one, a queue trigger that
   matches the broker, and a shutdown that fits in the grace period.
@@ -18,13 +19,13 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -80,6 +81,8 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     @cache
     def objects(combo: Combo) -> dict[str, list[dict[str, Any]]]:
+        """The objects of each overlay; the project is in ROOT/<combo id>, the overlays' YAML
+        in ROOT/<combo id>/rendered/<overlay>.yaml."""
         dst = root / combo.id
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Dirty template changes")
@@ -95,6 +98,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                 exclude=["*", "!deploy/", "!deploy/**"],
             )
         built = {}
+        (dst / "rendered").mkdir()
         for overlay in OVERLAYS:
             result = subprocess.run(
                 [kubectl, "kustomize", str(dst / "deploy" / "k8s" / "overlays" / overlay)],
@@ -102,9 +106,11 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                 text=True,
             )
             assert result.returncode == 0, f"kubectl kustomize {overlay}:\n{result.stderr}"
+            (dst / "rendered" / f"{overlay}.yaml").write_text(result.stdout)
             built[overlay] = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
         return built
 
+    objects.root = root  # type: ignore[attr-defined]
     yield objects
 
 
@@ -134,21 +140,6 @@ def config(objects: list[dict[str, Any]]) -> dict[str, str]:
     return data
 
 
-@cache
-def scaled_object_schema() -> dict[str, Any]:
-    """The CRD schema, closed: a field it does not declare is an error, as with kubectl apply."""
-
-    def close(node: Any) -> Any:
-        if isinstance(node, dict):
-            node = {key: close(value) for key, value in node.items()}
-            if "properties" in node and "additionalProperties" not in node:
-                node["additionalProperties"] = False
-        return node
-
-    schema: dict[str, Any] = close(yaml.safe_load(SCALED_OBJECT_SCHEMA.read_text()))
-    return schema
-
-
 # ---- schemas -------------------------------------------------------------------------------------
 
 
@@ -161,8 +152,7 @@ def test_every_object_passes_the_kubernetes_schemas(
     for obj in rendered(combo)[overlay]:
         name = f"{obj['kind']}/{obj['metadata']['name']}"
         if obj["apiVersion"] == "keda.sh/v1alpha1":
-            validator = jsonschema.Draft7Validator(scaled_object_schema())
-            errors += [f"{name}: {error.message}" for error in validator.iter_errors(obj)]
+            # Its schema is deploy/k8s/check.py's (below); here, the scalers' metadata keys.
             for trigger in obj["spec"]["triggers"]:
                 unknown = set(trigger["metadata"]) - TRIGGER_METADATA[trigger["type"]]
                 if unknown:
@@ -175,17 +165,67 @@ def test_every_object_passes_the_kubernetes_schemas(
     assert not errors, "\n".join(errors)
 
 
-def test_the_scaled_object_check_rejects_a_field_keda_does_not_know() -> None:
-    bad = {
-        "apiVersion": "keda.sh/v1alpha1",
-        "kind": "ScaledObject",
-        "metadata": {"name": "x"},
-        "spec": {"scaleTargetRef": {"name": "x"}, "triggers": [], "minReplicas": 0},
-    }
-    errors = list(jsonschema.Draft7Validator(scaled_object_schema()).iter_errors(bad))
-    assert [error.message for error in errors] == [
-        "Additional properties are not allowed ('minReplicas' was unexpected)"
-    ]
+def run_check(project: Path, *files: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(project / "deploy" / "k8s" / "check.py"), *map(str, files)],
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
+def test_the_projects_own_check_passes(rendered: Any, combo: Combo) -> None:
+    rendered(combo)
+    project = rendered.root / combo.id
+
+    result = run_check(project, *(project / "rendered" / f"{o}.yaml" for o in OVERLAYS))
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            lambda obj: (
+                obj["spec"].update(minReplicas=0) if obj["kind"] == "ScaledObject" else None
+            ),
+            "ScaledObject: Additional properties are not allowed ('minReplicas' was unexpected)",
+        ),
+        (
+            lambda obj: (
+                obj["spec"]["triggers"][0].update(type="rabbitmq")
+                if obj["kind"] == "ScaledObject"
+                else None
+            ),
+            "ScaledObject: a rabbitmq trigger, not redis",
+        ),
+        (
+            lambda obj: (
+                obj["spec"]["template"]["spec"]["containers"][0].update(image="x:latest")
+                if obj["kind"] == "Job"
+                else None
+            ),
+            "image x:latest is not pinned to a release",
+        ),
+    ],
+    ids=["unknown-field", "wrong-trigger", "latest"],
+)
+def test_the_projects_own_check_catches(
+    rendered: Any, tmp_path: Path, change: Any, problem: str
+) -> None:
+    combo = next(c for c in COMBOS if c.tasks == "arq" and c.database == "postgresql")
+    objects = rendered(combo)["prod"]
+    bad = tmp_path / "bad.yaml"
+    changed = [dict(obj) for obj in yaml.safe_load_all(yaml.safe_dump_all(objects))]
+    for obj in changed:
+        change(obj)
+    bad.write_text(yaml.safe_dump_all(changed))
+
+    result = run_check(rendered.root / combo.id, bad)
+
+    assert result.returncode == 1
+    assert problem in result.stderr
 
 
 # ---- what each combination needs ----------------------------------------------------------------
