@@ -213,23 +213,68 @@ def start_workers(
     return workers
 
 
+def tree_cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes and their live descendants (Celery's pool)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                parents[int(entry.name)] = int(fields[1])
+                times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, frontier = set(pids), list(pids)
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier += children
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU time of the whole machine so far, from /proc/stat."""
+    values = [float(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+@dataclass
+class Drained:
+    rate: float  # jobs/s
+    worker_cpu_ms: float  # CPU of the worker processes per job
+    machine_busy: float  # share of the machine's CPU in use during the run, every process included
+
+
 def scale_out(
     setup: Setup, runners: list[str], counts: list[int], jobs: int
-) -> dict[str, dict[int, float]]:
-    results: dict[str, dict[int, float]] = {}
+) -> dict[str, dict[int, Drained]]:
+    results: dict[str, dict[int, Drained]] = {}
     for key in runners:
         project = setup.projects[key]
         results[key] = {}
         for count in counts:
             setup.tool(project, "reset")
             workers = start_workers(setup, project, count, f"{count}x")
+            pids = [worker.pid for worker in workers]
+            cpu_before, (busy_before, total_before) = tree_cpu_seconds(pids), machine_busy()
             seconds = json.loads(setup.tool(project, "drain", str(jobs)))["seconds"]
+            cpu_after, (busy_after, total_after) = tree_cpu_seconds(pids), machine_busy()
             for worker in workers:
                 setup.processes.stop(worker)
             setup.tool(project, "clean")
-            results[key][count] = jobs / seconds
-            rate = jobs / seconds
-            log(f"{key}: {count} worker(s) drained {jobs} jobs in {seconds:.2f} s, {rate:.1f}/s")
+            result = Drained(
+                rate=jobs / seconds,
+                worker_cpu_ms=(cpu_after - cpu_before) * 1000 / jobs,
+                machine_busy=(busy_after - busy_before) / (total_after - total_before),
+            )
+            results[key][count] = result
+            log(
+                f"{key}: {count} worker(s) drained {jobs} jobs in {seconds:.2f} s, "
+                f"{result.rate:.1f}/s, worker CPU {result.worker_cpu_ms:.1f} ms/job, "
+                f"machine {result.machine_busy:.0%} busy"
+            )
     return results
 
 
@@ -403,7 +448,7 @@ def prepared(args: argparse.Namespace, runners: list[str], work: Path) -> Iterat
 
 
 def markdown(
-    args: argparse.Namespace, scaling: dict[str, dict[int, float]], drain: dict[str, Any] | None
+    args: argparse.Namespace, scaling: dict[str, dict[int, Drained]], drain: dict[str, Any] | None
 ) -> str:
     lines = []
     if scaling:
@@ -419,16 +464,26 @@ def markdown(
             + " |",
             "|---" * (2 * len(counts)) + "|",
         ]
-        for key, rates in scaling.items():
-            ratios = [rates[b] / rates[a] for a, b in pairwise(counts)]
+        for key, runs in scaling.items():
+            ratios = [runs[b].rate / runs[a].rate for a, b in pairwise(counts)]
             marks = [f"{r:.2f}x" + ("" if r >= TARGET_RATIO else " (miss)") for r in ratios]
             lines.append(
                 f"| {key} | "
-                + " | ".join(f"{rates[c]:.0f}/s" for c in counts)
+                + " | ".join(f"{runs[c].rate:.0f}/s" for c in counts)
                 + " | "
                 + " | ".join(marks)
                 + " |"
             )
+        lines += [
+            "",
+            "| runner | worker CPU per job, machine busy: "
+            + ", ".join(map(str, counts))
+            + " workers |",
+            "|---|---|",
+        ]
+        for key, runs in scaling.items():
+            cells = [f"{runs[c].worker_cpu_ms:.1f} ms, {runs[c].machine_busy:.0%}" for c in counts]
+            lines.append(f"| {key} | " + " / ".join(cells) + " |")
     if drain:
         errors = ", ".join(f"{k} {v}" for k, v in drain["errors"].items())
         lines += [
@@ -481,8 +536,8 @@ def main() -> None:
         )
     print(markdown(args, scaling, drain))
     missed = any(
-        rates[b] / rates[a] < TARGET_RATIO
-        for rates in scaling.values()
+        runs[b].rate / runs[a].rate < TARGET_RATIO
+        for runs in scaling.values()
         for a, b in pairwise(counts)
     )
     if drain is not None and not drain["passed"]:
