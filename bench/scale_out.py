@@ -414,6 +414,8 @@ def prepared(args: argparse.Namespace, runners: list[str], work: Path) -> Iterat
         "BENCH_RABBITMQ_URL": args.rabbitmq,
         "BENCH_DELAY_MS": str(args.delay_ms),
     }
+    if args.arq_poll_delay is not None:
+        base_env["BENCH_ARQ_POLL_DELAY"] = str(args.arq_poll_delay)
     projects = {}
     for key in runners:
         log(f"rendering and installing {key}")
@@ -513,6 +515,9 @@ def main() -> None:
     )
     parser.add_argument("--drain-window", type=float, default=3.0, help="SHUTDOWN_DRAIN_SECONDS")
     parser.add_argument("--no-scale", action="store_true", help="only the drain test")
+    parser.add_argument(
+        "--arq-poll-delay", type=float, help="a what-if: another ARQ poll_delay than generated"
+    )
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379")
     parser.add_argument("--redis-db", type=int, default=14)

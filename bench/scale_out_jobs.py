@@ -16,7 +16,8 @@ job registered on them: the ARQ WorkerSettings and the Celery app are used as ge
     python scale_out_jobs.py clean                delete the benchmark's queue and job keys
 
 Environment: the project's settings (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, NAMESPACE), plus
-BENCH_PACKAGE, BENCH_WORKER_TARGET, BENCH_UPSTREAM_URL and BENCH_DELAY_MS.
+BENCH_PACKAGE, BENCH_WORKER_TARGET, BENCH_UPSTREAM_URL and BENCH_DELAY_MS (and, to try another ARQ
+poll interval than the generated one, BENCH_ARQ_POLL_DELAY).
 """
 
 from __future__ import annotations
@@ -101,10 +102,11 @@ def arq_worker() -> None:
     async def job(ctx: dict[str, Any], item_id: int) -> bool:
         return await call_then_process(ctx["bench_http"], ctx["session_factory"], item_id)
 
-    functions = [func(job, name=JOB)]
-    run_worker(
-        {**generated, "functions": functions, "on_startup": startup, "on_shutdown": shutdown}
-    )
+    hooks = {"on_startup": startup, "on_shutdown": shutdown}
+    worker_settings = {**generated, "functions": [func(job, name=JOB)], **hooks}
+    if os.environ.get("BENCH_ARQ_POLL_DELAY"):  # a what-if: the generated worker keeps ARQ's 0.5 s
+        worker_settings["poll_delay"] = float(os.environ["BENCH_ARQ_POLL_DELAY"])
+    run_worker(worker_settings)
 
 
 def celery_worker(name: str) -> None:
@@ -181,6 +183,11 @@ async def enqueue(count: int) -> None:
 
 
 async def drain(count: int, timeout: float = 600) -> float:
+    # Importing the client library is not part of the time.
+    if hasattr(settings(), "celery_broker_url"):
+        project("celery_app")
+    else:
+        importlib.import_module("arq.connections")
     t0 = time.perf_counter()
     await enqueue(count)
     while await processed_count(count) < count:
