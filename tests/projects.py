@@ -35,16 +35,22 @@ class Combo:
     cache: str
     tasks: str
     celery_broker: str | None = None
+    # Shows only in the image and CI; None is the template's default.
+    python_version: str | None = None
 
     @property
     def id(self) -> str:
-        return "-".join(self.answers.values())
+        choices = [self.database, self.cache, self.tasks, self.celery_broker]
+        python = [f"py{self.python_version}"] if self.python_version else []
+        return "-".join([choice for choice in choices if choice] + python)
 
     @property
     def answers(self) -> dict[str, str]:
         answers = {"database": self.database, "cache": self.cache, "tasks": self.tasks}
         if self.celery_broker:
             answers["celery_broker"] = self.celery_broker
+        if self.python_version:
+            answers["python_version"] = self.python_version
         return answers
 
     @property
@@ -54,6 +60,16 @@ class Combo:
     @property
     def worker(self) -> bool:
         return self.tasks != "background"
+
+    @property
+    def services(self) -> set[str]:
+        """The services it runs against, by their compose names."""
+        services = {"db"} if self.database != "sqlite" else set()
+        if self.uses_redis:
+            services.add("redis")
+        if self.celery_broker == "rabbitmq":
+            services.add("rabbitmq")
+        return services
 
 
 COMBOS = [

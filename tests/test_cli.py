@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +17,7 @@ from typing import Any
 import pytest
 import typer.main
 import yaml
-from typer.testing import Result
+from typer.testing import CliRunner, Result
 
 from fastgen import __version__
 from fastgen.main import app
@@ -378,3 +381,229 @@ def test_wheel_generates_offline_and_fast(
     assert answers_of(project)["project_name"] == "Acme Orders API"
     assert (project / ".git").is_dir()
     assert (project / "pyproject.toml").is_file()
+
+
+# --- names, DEST and prompts: every bad input is one line, exit 2, nothing written -------------
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [("Café Ünïcode API", "cafe-unicode-api"), ("Łódź Straße Œuvre", "lodz-strasse-oeuvre")],
+)
+def test_accented_names_are_transliterated_by_copier_yml(cli: Cli, name: str, slug: str) -> None:
+    result = cli("new", name, "-y", "--no-git")
+    assert result.exit_code == 0, result.output
+    assert answers_of(Path.cwd() / slug)["package_name"] == slug.replace("-", "_")
+    # copier.yml is the source: plain `copier copy` derives the same slug.
+    assert render_default("project_slug", {"project_name": name}) == slug
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        pytest.param(
+            ["日本語 API"],
+            ["'日本語' would be dropped", "--data project_slug=", "--data package_name="],
+            id="non-latin-script",
+        ),
+        pytest.param(
+            ["123 Orders"],
+            ["'123-orders' is not a valid slug", "--data project_slug=", "'123 Orders'"],
+            id="slug-starts-with-digit",
+        ),
+        pytest.param(
+            ["Acme Orders Fulfilment Service API"],
+            ["is too long", "--data package_name="],
+            id="package-over-32",
+        ),
+        pytest.param(["x" * 300], ["is too long", "--data package_name="], id="300-characters"),
+        pytest.param(
+            ["x" * 300, "--data", "package_name=short"],
+            ["300 bytes", "--data project_slug="],
+            id="300-character-directory",
+        ),
+        pytest.param(
+            ["Acme", "--data", "project_slug=Bad Slug"],
+            ["not a valid slug", "--data project_slug="],
+            id="given-slug",
+        ),
+        pytest.param(
+            ["Acme", "--template", "/nonexistent/fork"],
+            ["/nonexistent/fork is not a directory"],
+            id="template-path",
+        ),
+        pytest.param(
+            ["Acme", "--database", "sqlite", "--database", "mysql"],
+            ["--database is given more than once"],
+            id="repeated-flag",
+        ),
+        pytest.param(["Acme", "-y", "--defaults"], ["given more than once"], id="repeated-alias"),
+    ],
+)
+def test_bad_names_and_flags_are_refused_with_a_hint(
+    cli: Cli, args: list[str], fragments: list[str]
+) -> None:
+    result = cli("new", *args, "--no-git")
+    assert_usage_error(result, *fragments)
+    assert list(Path.cwd().iterdir()) == []
+
+
+def test_dest_under_a_file_is_refused(cli: Cli) -> None:
+    (Path.cwd() / "existing.txt").write_text("x")
+    result = cli("new", "Dest Api", "existing.txt/sub", "-y")
+    assert_usage_error(result, "existing.txt is a file")
+    assert snapshot(Path.cwd()) == {"existing.txt": b"x"}
+
+
+def test_unwritable_dest_is_refused(tmp_path: Path) -> None:
+    """As another user when run as root (root may write anywhere), else with chmod."""
+    parent = Path(tempfile.mkdtemp(prefix="fastgen-ro-"))
+    try:
+        command = [sys.executable, "-m", "fastgen", "new", "Acme", str(parent / "acme"), "-y"]
+        if os.geteuid() == 0:
+            parent.chmod(0o755)
+            command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command]
+        else:
+            parent.chmod(0o555)
+        env = {**os.environ, "HOME": str(parent)}
+        result = subprocess.run(command, capture_output=True, text=True, env=env)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.splitlines() == [
+            f"Error: cannot write to {parent}: permission denied; choose another DEST"
+        ]
+        assert list(parent.iterdir()) == []
+    finally:
+        parent.chmod(0o755)
+        shutil.rmtree(parent)
+
+
+def _prompt_with(monkeypatch: pytest.MonkeyPatch, answer: Callable[..., dict[str, object]]) -> None:
+    import copier._main
+
+    monkeypatch.setattr("fastgen.new._stdin_is_interactive", lambda: True)
+    monkeypatch.setattr(copier._main, "unsafe_prompt", answer)
+
+
+def test_end_of_input_at_a_prompt_leaves_nothing(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-D at a Copier prompt: one line, exit 2, no `--data-file` (fastgen has none)."""
+
+    def ctrl_d(*args: object, **kwargs: object) -> dict[str, object]:
+        raise EOFError
+
+    _prompt_with(monkeypatch, ctrl_d)
+    result = cli("new", "Acme", "--no-git")
+    assert_usage_error(result, "end of input", "--defaults")
+    assert "--data-file" not in result.stderr
+    assert list(Path.cwd().iterdir()) == []
+
+
+def test_missing_name_is_asked_for_when_interactive(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _prompt_with(monkeypatch, lambda questions, answers: answers)  # every default
+    result = cli("new", "--no-git", input="Named Later\n")
+    assert result.exit_code == 0, result.output
+    assert answers_of(Path.cwd() / "named-later")["project_name"] == "Named Later"
+
+
+def test_end_of_input_at_the_name_prompt(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("fastgen.new._stdin_is_interactive", lambda: True)
+    assert_usage_error(cli("new", "--no-git", input=""), "interrupted")
+    assert list(Path.cwd().iterdir()) == []
+
+
+def test_missing_name_without_a_terminal_is_an_error(cli: Cli) -> None:
+    assert_usage_error(cli("new", "-y"), "a project name is required")
+    assert list(Path.cwd().iterdir()) == []
+
+
+# --- help -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [[], ["new"], ["update"], ["check"], ["options"]])
+def test_help_is_clean(command: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    for noise in ("<bool>", "<str>", "<path>", "{"):
+        assert noise not in result.stdout, f"{noise!r} in:\n{result.stdout}"
+    cut = [line for line in result.stdout.splitlines()[1:] if line.endswith("...")]
+    assert cut == [], "help cut short"
+
+
+def test_every_question_fits_on_one_prompt_line() -> None:
+    """Copier prompts `🎤 <help>  ` on one line, cut at the terminal's width (80 here)."""
+    for name, spec in COPIER_YML.items():
+        if isinstance(spec, dict) and "help" in spec:
+            assert len(" ".join(spec["help"].split())) <= 74, name
+
+
+# --- git and uv.lock --------------------------------------------------------------------------
+
+
+def test_new_commits_a_uv_lock_and_the_project_uses_it(cli: Cli) -> None:
+    result = cli("new", "Locked Api", "-y")
+    assert result.exit_code == 0, result.output
+    project = Path.cwd() / "locked-api"
+    tracked = subprocess.run(
+        ["git", "ls-files", "uv.lock"], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert tracked.stdout.strip() == "uv.lock"
+    assert "no uv.lock" not in result.stdout
+    dockerfile = (project / "Dockerfile").read_text()
+    assert dockerfile.count("uv sync --locked") == 2
+    assert "uv sync --no-dev" not in dockerfile
+    workflow = (project / ".github" / "workflows" / "ci.yml").read_text()
+    assert "run: uv sync --locked\n" in workflow
+
+
+def test_without_uv_the_summary_says_how_to_lock(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").symlink_to(shutil.which("git") or "git")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    result = cli("new", "Unlocked Api", "-y")
+    assert result.exit_code == 0, result.output
+    assert "no uv.lock" in result.stdout and "uv lock" in result.stdout
+    project = Path.cwd() / "unlocked-api"
+    assert not (project / "uv.lock").exists()
+    assert "uv lock" in (project / "README.md").read_text()
+
+
+def test_new_inside_a_git_work_tree_does_not_git_init(cli: Cli) -> None:
+    outer = Path.cwd()
+    subprocess.run(["git", "init", "--quiet"], cwd=outer, check=True)
+    result = cli("new", "Inner Api", "services/inner", "-y")
+    assert result.exit_code == 0, result.output
+    project = outer / "services" / "inner"
+    assert not (project / ".git").exists()
+    assert "no `git init`" in result.stdout and "git add services/inner" in result.stdout
+    log = subprocess.run(["git", "log"], cwd=outer, capture_output=True, text=True)
+    assert log.returncode != 0  # nothing committed for the user
+
+
+def test_cli_modules_have_no_import_cycle() -> None:
+    """Each module's fastgen imports, followed transitively, never lead back to it."""
+    package = ROOT / "cli" / "fastgen"
+    imports: dict[str, set[str]] = {}
+    for module in package.glob("*.py"):
+        tree = ast.parse(module.read_text())
+        imports[module.stem] = {
+            node.module.removeprefix("fastgen.")
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("fastgen.")
+        }
+
+    def reachable(start: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(imports[start])
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo += imports.get(name, set())
+        return seen
+
+    assert [name for name in imports if name in reachable(name)] == []

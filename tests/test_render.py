@@ -68,14 +68,35 @@ def test_files_follow_the_answers(render: Any, combo: Combo) -> None:
     project = render(combo)
     src = package(project)
 
-    assert (src / "cache.py").exists() == (combo.cache == "redis")
+    # The cache and the task runner are one module each, whatever the choice: one interface.
+    cache = (src / "cache.py").read_text()
+    assert ("from redis" in cache) == (combo.cache == "redis")
     assert (project / "tests" / "test_cache.py").exists() == (combo.cache == "redis")
+    runner = (src / "runner.py").read_text()
+    assert {"arq", "celery"} & set(re.findall(r"^from (\w+)", runner, re.M)) == (
+        {combo.tasks} - {"background"}
+    )
     assert (src / "worker.py").exists() == combo.worker
-    assert (src / "celery_app.py").exists() == (combo.tasks == "celery")
     assert (src / "items" / "jobs.py").exists()
     assert (project / "tests" / "test_jobs.py").exists()
     makefile = (project / "Makefile").read_text()
     assert ("\nworker:" in makefile) == combo.worker
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
+def test_only_the_registry_names_a_resource(render: Any, combo: Combo) -> None:
+    """The app, Alembic and the worker reach `items` through resources.RESOURCES alone."""
+    project = render(combo)
+    src = package(project)
+    wiring = [
+        path
+        for path in [*src.glob("*.py"), project / "migrations" / "env.py"]
+        if path.name != "resources.py"
+    ]
+
+    for path in wiring:
+        assert not re.search(r"\bitems?\b", path.read_text(), re.IGNORECASE), path
+    assert "import acme_orders.items\n" in (src / "resources.py").read_text()
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
@@ -156,6 +177,8 @@ UNSUPPORTED = [
     pytest.param({"package_name": "o" * 33}, "too long", id="long-package"),
     pytest.param({"project_slug": "-orders"}, "slug", id="invalid-slug"),
     pytest.param({"author_email": "nobody"}, "e-mail", id="invalid-email"),
+    pytest.param({"project_name": "O" * 61}, "too long", id="long-name"),
+    pytest.param({"description": '"' * 39}, "too long", id="long-description"),
 ]
 
 
@@ -166,5 +189,5 @@ def test_impossible_answers_fail_cleanly(
     destination = tmp_path / "orders"
 
     with pytest.raises(ValueError, match=message):
-        copier.copy(destination, project_name="Acme Orders", **answers)
+        copier.copy(destination, **{"project_name": "Acme Orders", **answers})
     assert not destination.exists() or not any(destination.iterdir())

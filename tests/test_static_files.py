@@ -25,7 +25,7 @@ import sys
 import traceback
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,10 +34,11 @@ import pytest
 import yaml
 from filelock import FileLock, Timeout
 
+from projects import COMBOS, Combo
+
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = Path(__file__).resolve().parent / "tools"
-PACKAGE = "acme_orders"  # from the project name below
-DEFAULT_PYTHON = "3.13"
+PACKAGE = "acme_orders"  # from the project name the renders use
 
 DOCKERFILE = "Dockerfile"
 DOCKERIGNORE = ".dockerignore"
@@ -46,97 +47,50 @@ WORKFLOW = ".github/workflows/ci.yml"
 PRE_COMMIT = ".pre-commit-config.yaml"
 
 
-@dataclass(frozen=True)
-class Combo:
-    database: str
-    cache: str
-    tasks: str
-    celery_broker: str | None
-    # The compose services besides `api` and `migrate`, which every project has.
-    services: str
-    python_version: str = DEFAULT_PYTHON
+QUESTIONS = yaml.safe_load((ROOT / "copier.yml").read_text())
+DEFAULT_PYTHON = QUESTIONS["python_version"]["default"]
+OTHER_PYTHONS = [v for v in QUESTIONS["python_version"]["choices"] if v != DEFAULT_PYTHON]
 
-    @property
-    def id(self) -> str:
-        parts = [self.database, self.cache, self.tasks]
-        if self.celery_broker:
-            parts.append(self.celery_broker)
-        if self.python_version != DEFAULT_PYTHON:
-            parts.append(f"py{self.python_version}")
-        return "-".join(parts)
-
-    @property
-    def data(self) -> dict[str, str]:
-        data = {
-            "project_name": "Acme Orders",
-            "python_version": self.python_version,
-            "database": self.database,
-            "cache": self.cache,
-            "tasks": self.tasks,
-        }
-        if self.celery_broker:
-            data["celery_broker"] = self.celery_broker
-        return data
-
-    @property
-    def compose_services(self) -> set[str]:
-        return {"api", "migrate", *self.services.split()}
-
-    @property
-    def ci_services(self) -> set[str]:
-        """The workflow's service containers: the compose dependencies, named by their software."""
-        software = {"postgresql": "postgres", "mysql": "mariadb"}
-        deps = self.compose_services - {"api", "migrate", "worker"}
-        return {software[self.database] if dep == "db" else dep for dep in deps}
-
-
-# Every valid combination: 3 databases x 2 caches x 4 task runners. Redis comes with the cache, ARQ,
-# or Celery on a Redis broker.
-COMBOS = [
-    Combo("postgresql", "redis", "background", None, "db redis"),
-    Combo("postgresql", "redis", "arq", None, "db redis worker"),
-    Combo("postgresql", "redis", "celery", "redis", "db redis worker"),
-    Combo("postgresql", "redis", "celery", "rabbitmq", "db redis rabbitmq worker"),
-    Combo("postgresql", "none", "background", None, "db"),
-    Combo("postgresql", "none", "arq", None, "db redis worker"),
-    Combo("postgresql", "none", "celery", "redis", "db redis worker"),
-    Combo("postgresql", "none", "celery", "rabbitmq", "db rabbitmq worker"),
-    Combo("mysql", "redis", "background", None, "db redis"),
-    Combo("mysql", "redis", "arq", None, "db redis worker"),
-    Combo("mysql", "redis", "celery", "redis", "db redis worker"),
-    Combo("mysql", "redis", "celery", "rabbitmq", "db redis rabbitmq worker"),
-    Combo("mysql", "none", "background", None, "db"),
-    Combo("mysql", "none", "arq", None, "db redis worker"),
-    Combo("mysql", "none", "celery", "redis", "db redis worker"),
-    Combo("mysql", "none", "celery", "rabbitmq", "db rabbitmq worker"),
-    Combo("sqlite", "redis", "background", None, "redis"),
-    Combo("sqlite", "redis", "arq", None, "redis worker"),
-    Combo("sqlite", "redis", "celery", "redis", "redis worker"),
-    Combo("sqlite", "redis", "celery", "rabbitmq", "redis rabbitmq worker"),
-    Combo("sqlite", "none", "background", None, ""),
-    Combo("sqlite", "none", "arq", None, "redis worker"),
-    Combo("sqlite", "none", "celery", "redis", "redis worker"),
-    Combo("sqlite", "none", "celery", "rabbitmq", "rabbitmq worker"),
-    # The Python version shows only in the image and CI: two more, at the other versions.
-    Combo("postgresql", "redis", "celery", "rabbitmq", "db redis rabbitmq worker", "3.11"),
-    Combo("sqlite", "none", "background", None, "", "3.12"),
+# Every valid combination, plus the Python version, which shows only in the image and CI: the
+# other versions once each, on the combinations with the most and the fewest services.
+_BY_SERVICES = sorted(COMBOS, key=lambda combo: (len(combo.services), combo.worker))
+RENDERED = [
+    *COMBOS,
+    *(
+        replace(combo, python_version=version)
+        for combo, version in zip((_BY_SERVICES[-1], _BY_SERVICES[0]), OTHER_PYTHONS, strict=True)
+    ),
 ]
 
-combos = pytest.mark.parametrize("combo", COMBOS, ids=[combo.id for combo in COMBOS])
+
+def python_version(combo: Combo) -> str:
+    return combo.python_version or DEFAULT_PYTHON
+
+
+def compose_services(combo: Combo) -> set[str]:
+    """The compose services: the app's (`api`, `migrate`, a `worker`) and what it runs against."""
+    return {"api", "migrate", *(["worker"] if combo.worker else []), *combo.services}
+
+
+def ci_services(combo: Combo) -> set[str]:
+    """The workflow's service containers: the compose dependencies, named by their software."""
+    software = {"postgresql": "postgres", "mysql": "mariadb"}
+    return {software[combo.database] if dep == "db" else dep for dep in combo.services}
+
+
+combos = pytest.mark.parametrize("combo", RENDERED, ids=[combo.id for combo in RENDERED])
 
 
 def test_the_matrix_covers_every_choice() -> None:
-    questions = yaml.safe_load((ROOT / "copier.yml").read_text())
-
     def choices(question: str) -> set[str]:
-        return set(questions[question]["choices"].values())
+        return set(QUESTIONS[question]["choices"].values())
 
-    assert {c.database for c in COMBOS} == choices("database")
-    assert {c.cache for c in COMBOS} == choices("cache")
-    assert {c.tasks for c in COMBOS} == choices("tasks")
-    assert {c.celery_broker for c in COMBOS if c.tasks == "celery"} == choices("celery_broker")
-    assert {c.python_version for c in COMBOS} == set(questions["python_version"]["choices"])
-    assert len({(c.database, c.cache, c.tasks, c.celery_broker) for c in COMBOS}) == 3 * 2 * 4
+    assert {c.database for c in RENDERED} == choices("database")
+    assert {c.cache for c in RENDERED} == choices("cache")
+    assert {c.tasks for c in RENDERED} == choices("tasks")
+    assert {c.celery_broker for c in RENDERED if c.tasks == "celery"} == choices("celery_broker")
+    assert {python_version(c) for c in RENDERED} == set(QUESTIONS["python_version"]["choices"])
+    assert len({(c.database, c.cache, c.tasks, c.celery_broker) for c in RENDERED}) == 3 * 2 * 4
 
 
 # ---- rendering: once per combination and run, shared by the xdist workers -----------------------
@@ -150,7 +104,7 @@ def _render(combo: Combo, dst: Path) -> None:
         copier.run_copy(
             str(ROOT),
             dst,
-            data=combo.data,
+            data={"project_name": "Acme Orders", **combo.answers},
             defaults=True,
             unsafe=True,
             vcs_ref="HEAD",
@@ -193,7 +147,7 @@ def projects(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         if callspec is not None and "combo" in callspec.params:
             selected.add(callspec.params["combo"])
     # First render what no other worker is rendering, then wait for the rest.
-    pending = [c for c in COMBOS if c in selected]
+    pending = [c for c in RENDERED if c in selected]
     pending = [c for c in pending if not _ensure_rendered(c, root, wait=False)]
     for combo in pending:
         _ensure_rendered(combo, root, wait=True)
@@ -231,7 +185,7 @@ def validate(cmd: list[str], projects: Path, relpath: str) -> dict[str, str]:
     """Run `cmd FILE...` on `relpath` of every rendered project: {combo id: output} of failures."""
     files = {
         combo.id: projects / combo.id / relpath
-        for combo in COMBOS
+        for combo in RENDERED
         if (projects / combo.id / relpath).exists()
     }
     if not files:
@@ -309,7 +263,7 @@ def test_dockerfile_builds_the_chosen_python_and_runs_unprivileged(
     lines = (project(projects, combo) / DOCKERFILE).read_text().splitlines()
     instructions = [line for line in lines if line and not line[0].isspace() and line[0] != "#"]
     froms = [line.split()[1] for line in instructions if line.startswith("FROM ")]
-    assert froms == [f"python:{combo.python_version}-slim"] * 2
+    assert froms == [f"python:{python_version(combo)}-slim"] * 2
     users = [line.split()[1] for line in instructions if line.startswith("USER ")]
     assert users, "the image runs as root"
     assert users[-1].split(":")[0] not in {"root", "0"}
@@ -362,7 +316,7 @@ def test_compose_matches_the_compose_specification(
 @combos
 def test_compose_has_exactly_the_services_the_choices_need(combo: Combo, projects: Path) -> None:
     compose = load_yaml(project(projects, combo) / COMPOSE)
-    assert set(compose["services"]) == combo.compose_services
+    assert set(compose["services"]) == compose_services(combo)
 
 
 @combos
@@ -376,7 +330,7 @@ def test_compose_starts_services_in_order_and_healthy(combo: Combo, projects: Pa
         conditions = {dep: spec["condition"] for dep, spec in service.get("depends_on", {}).items()}
         if name in {"api", "worker"}:
             assert conditions.pop("migrate") == "service_completed_successfully"
-            assert set(conditions) == combo.compose_services - {"api", "migrate", "worker"}
+            assert set(conditions) == compose_services(combo) - {"api", "migrate", "worker"}
         assert set(conditions.values()) <= {"service_healthy"}, name
         if name == "migrate":
             continue
@@ -406,7 +360,7 @@ def test_compose_keeps_data_in_named_volumes(combo: Combo, projects: Path) -> No
 @combos
 def test_compose_points_the_app_at_the_compose_services(combo: Combo, projects: Path) -> None:
     services = load_yaml(project(projects, combo) / COMPOSE)["services"]
-    for name in combo.compose_services & {"api", "worker", "migrate"}:
+    for name in compose_services(combo) & {"api", "worker", "migrate"}:
         service = services[name]
         assert [entry["path"] for entry in service["env_file"]] == [".env"]
         env = service["environment"]
@@ -417,7 +371,7 @@ def test_compose_points_the_app_at_the_compose_services(combo: Combo, projects: 
         else:
             assert database.hostname == "db"
         assert (urlsplit(env["REDIS_URL"]).hostname if "REDIS_URL" in env else None) == (
-            "redis" if "redis" in combo.compose_services else None
+            "redis" if "redis" in compose_services(combo) else None
         )
         broker = env.get("CELERY_BROKER_URL")  # the broker's service is named after it
         assert (urlsplit(broker).hostname if broker else None) == combo.celery_broker
@@ -459,20 +413,20 @@ def test_workflow_runs_the_checks_against_matching_services(combo: Combo, projec
     job = workflow["jobs"]["check"]
 
     services = job.get("services", {})
-    assert set(services) == combo.ci_services
+    assert set(services) == ci_services(combo)
     for name, service in services.items():
         assert "--health-cmd" in service["options"], f"{name}: no health check"
 
     env = job["env"]
     assert urlsplit(env["DATABASE_URL"]).scheme == combo.database
-    assert ("REDIS_URL" in env) == ("redis" in combo.ci_services)
+    assert ("REDIS_URL" in env) == ("redis" in ci_services(combo))
     assert ("CELERY_BROKER_URL" in env) == (combo.tasks == "celery")
     for value in env.values():
         assert urlsplit(value).hostname in {None, "localhost"}
 
     steps = job["steps"]
     [setup_uv] = [step for step in steps if step.get("uses", "").startswith("astral-sh/setup-uv@")]
-    assert setup_uv["with"]["python-version"] == combo.python_version
+    assert setup_uv["with"]["python-version"] == python_version(combo)
     assert setup_uv["with"]["enable-cache"] is True
     commands = "\n".join(step.get("run", "") for step in steps)
     for command in ["uv sync", "ruff check .", "ruff format --check .", "mypy", "pytest"]:

@@ -566,7 +566,7 @@ def test_check_fails_on_broken_locked_answers(cli: Cli, tmp_path: Path) -> None:
     result = cli("check", str(Path.cwd() / "loose-app"), "--preset", str(preset), "--json")
     assert result.exit_code == 1
     [problem] = json.loads(result.stdout)["problems"]
-    assert problem == "database is 'sqlite' but preset team.yml locks it to 'postgresql'"
+    assert problem == "database is locked to 'postgresql' by preset team.yml, not 'sqlite'"
 
 
 @pytest.mark.parametrize(
@@ -640,7 +640,8 @@ def test_answer_changes_keep_the_project_green(cli: Cli, steps: list[Combo]) -> 
     project = Path.cwd() / "orders"
     for before, after in zip(steps, changes, strict=False):
         assert_own_tests_pass(project, before)
-        commit_all(project, f"Before {after.id}")
+        if status(project):  # uv.lock is committed by `fastgen new`, so often nothing changed
+            commit_all(project, f"Before {after.id}")
         changed = {k: v for k, v in after.answers.items() if before.answers.get(k) != v}
         args = [arg for key, value in changed.items() for arg in ("--data", f"{key}={value}")]
         result = cli("update", str(project), *args)
@@ -707,3 +708,166 @@ def test_previous_release_updates_offline_keeps_edits_and_stays_green(
     assert_own_tests_pass(project, DEFAULT)
     check = subprocess.run([*offline, fastgen_bin, "check", project], capture_output=True, env=env)
     assert check.returncode == 0
+
+
+# --- an update never drops an edit silently, and can be undone --------------------------------
+
+
+def test_package_rename_is_refused_and_says_how(toy_cli: Cli) -> None:
+    project = new_v1_project(toy_cli)
+    (project / "mine.py").write_text("print('mine')\n")
+    commit_all(project, "Our own module")
+    head = git(project, "rev-parse", "HEAD")
+    result = toy_cli("update", str(project), "--data", "package_name=other_pkg")
+    assert result.exit_code == 2, result.output
+    [error] = result.stderr.splitlines()
+    assert error.startswith("Error: changing package_name")
+    assert "git mv src/toy_app src/other_pkg" in error
+    assert "package_name: other_pkg" in error
+    assert status(project) == "" and git(project, "rev-parse", "HEAD") == head
+
+
+def test_deleted_file_with_edits_is_a_kept_conflict(toy_cli: Cli, toy: Path) -> None:
+    project = new_v1_project(toy_cli)
+    (project / "old.txt").write_text("removed in 2.0.0\nbut we rely on it\n")
+    commit_all(project, "Our edit to old.txt")
+    release_v2(toy)
+    result = toy_cli("update", str(project))
+    assert result.exit_code == 1, result.output
+    conflicts = result.stdout.split("Conflicts", 1)[1]
+    assert "old.txt: the template removed it, but it holds your edits (kept)" in conflicts
+    assert (project / "old.txt").read_text() == "removed in 2.0.0\nbut we rely on it\n"
+    assert " D old.txt" not in result.stdout
+    assert (project / "new.txt").is_file()  # the rest of the update applied
+
+
+def test_answer_change_keeps_an_edited_file_it_would_remove(toy_cli: Cli) -> None:
+    project = new_v1_project(toy_cli)
+    (project / "cache.py").write_text("REDIS = True\nTTL = 60  # ours\n")
+    commit_all(project, "Tune the cache")
+    result = toy_cli("update", str(project), "--data", "cache=none")
+    assert result.exit_code == 1, result.output
+    assert "cache.py: the template removed it, but it holds your edits" in result.stdout
+    assert "TTL = 60" in (project / "cache.py").read_text()
+    # An unedited file the template removes is simply removed.
+    clean = toy_cli("new", "Other App", "-y")
+    assert clean.exit_code == 0, clean.output
+    other = Path.cwd() / "other-app"
+    assert toy_cli("update", str(other), "--data", "cache=none").exit_code == 0
+    assert not (other / "cache.py").exists()
+
+
+def tree(project: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(project)): p.read_bytes()
+        for p in project.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(project).parts
+    }
+
+
+@pytest.mark.parametrize("kind", ["clean", "conflicting"])
+def test_undo_restores_the_tree_exactly(toy_cli: Cli, toy: Path, kind: str) -> None:
+    project = new_v1_project(toy_cli)
+    if kind == "conflicting":
+        readme = project / "README.md"
+        readme.write_text(readme.read_text().replace("Usage: run it.", "Usage: in Docker."))
+        commit_all(project, "Our usage line")
+    (project / "uv.lock").write_text("# untracked, from make install\n")
+    before = tree(project)
+    release_v2(toy)
+
+    updated = toy_cli("update", str(project), "--data", "cache=none")
+    assert updated.exit_code == (1 if kind == "conflicting" else 0), updated.output
+    assert (project / "new.txt").is_file()  # added, untracked
+    if kind == "conflicting":
+        assert "README.md" in updated.stdout.split("Conflicts", 1)[1]
+        assert git(project, "ls-files", "--unmerged")  # `git checkout .` fails here
+
+    undone = toy_cli("update", str(project), "--undo")
+    assert undone.exit_code == 0, undone.output
+    assert tree(project) == before
+    assert status(project) == "?? uv.lock\n"
+    again = toy_cli("update", str(project), "--undo")
+    assert again.exit_code == 2 and "no update" in again.stderr
+
+
+def test_undo_with_other_options_is_refused(toy_cli: Cli) -> None:
+    project = new_v1_project(toy_cli)
+    result = toy_cli("update", str(project), "--undo", "--data", "cache=none")
+    assert result.exit_code == 2 and "--undo takes only" in result.stderr
+
+
+def test_undo_after_a_commit_is_refused(toy_cli: Cli, toy: Path) -> None:
+    project = new_v1_project(toy_cli)
+    release_v2(toy)
+    assert toy_cli("update", str(project)).exit_code == 0
+    commit_all(project, "Update")
+    result = toy_cli("update", str(project), "--undo")
+    assert result.exit_code == 2
+    assert "git revert" in result.stderr
+
+
+# --- day 2 ------------------------------------------------------------------------------------
+
+
+def test_untracked_uv_lock_does_not_block_an_update(toy_cli: Cli, toy: Path) -> None:
+    project = new_v1_project(toy_cli)
+    (project / "uv.lock").write_text("# from make install\n")
+    release_v2(toy)
+    result = toy_cli("update", str(project))
+    assert result.exit_code == 0, result.output
+    assert (project / "uv.lock").read_text() == "# from make install\n"
+
+
+def test_diff_works_on_a_dirty_tree_and_writes_nothing(toy_cli: Cli, toy: Path) -> None:
+    project = new_v1_project(toy_cli)
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\nWork in progress.\n")
+    release_v2(toy)
+    before = tree(project)
+    result = toy_cli("update", str(project), "--diff")
+    assert result.exit_code == 0, result.output
+    assert "+added in 2.0.0" in result.stdout
+    assert tree(project) == before
+    assert status(project) == " M README.md\n"
+
+
+def test_fork_check_and_update_name_the_newest_tag(cli: Cli, toy: Path) -> None:
+    git(toy, "tag", "1.0.0")
+    assert cli("new", "Fork App", "--template", str(toy), "-y").exit_code == 0
+    project = Path.cwd() / "fork-app"
+    assert cli("check", str(project)).exit_code == 0
+    release_v2(toy)
+    git(toy, "tag", "2.0.0")
+
+    stale = cli("check", str(project))
+    assert stale.exit_code == 1
+    assert f"template version 1.0.0 is behind {toy}'s newest, 2.0.0" in stale.stdout
+    updated = cli("update", str(project), "--trust")
+    assert updated.exit_code == 0, updated.output
+    assert "template 1.0.0 -> 2.0.0" in updated.stdout
+    commit_all(project, "Update")
+    assert cli("check", str(project)).exit_code == 0
+
+
+def test_update_warns_about_stale_env_settings(toy_cli: Cli, toy: Path) -> None:
+    (toy / "template" / ".env.example.jinja").write_text(
+        "CACHE_URL={% if cache == 'redis' %}redis://localhost:6379/0{% endif %}\nDEBUG=false\n"
+    )
+    (toy / "template" / ".gitignore").write_text(".env\n")
+    commit_all(toy, "Settings example")
+    project = new_v1_project(toy_cli)
+    (project / ".env").write_text("CACHE_URL=redis://localhost:6379/0\nDEBUG=true\n")
+    result = toy_cli("update", str(project), "--data", "cache=none")
+    assert result.exit_code == 0, result.output
+    [warning] = [line for line in result.stderr.splitlines() if ".env" in line]
+    assert "CACHE_URL (the template now suggests '')" in warning
+    assert "DEBUG" not in warning  # the user's own value for an unchanged setting
+    assert (project / ".env").read_text() == "CACHE_URL=redis://localhost:6379/0\nDEBUG=true\n"
+
+
+def test_errors_name_their_paths(cli: Cli, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    result = cli("update", str(missing))
+    assert result.exit_code == 2
+    assert str(missing) in result.stderr

@@ -26,7 +26,7 @@ TEMPLATE_PATHS = ("copier.yml", "template", "pyproject.toml")
 MANIFEST = "bundle.json"
 
 
-def _git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
+def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(
         ["git", *args],
         cwd=repo,
@@ -48,7 +48,7 @@ def _version_of(pyproject_text: str) -> str | None:
 
 def _is_git_root(path: Path) -> bool:
     try:
-        top = _git(path, "rev-parse", "--show-toplevel")
+        top = git(path, "rev-parse", "--show-toplevel")
     except (subprocess.CalledProcessError, FileNotFoundError, NotADirectoryError):
         return False
     return Path(top).resolve() == path.resolve()
@@ -67,25 +67,25 @@ def _working_tree_commit(repo: Path, head: str | None) -> str:
     with tempfile.TemporaryDirectory(prefix="fastgen-index-") as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), **_IDENTITY}
         if head:
-            _git(repo, "read-tree", head, env=env)
+            git(repo, "read-tree", head, env=env)
         paths = [p for p in TEMPLATE_PATHS if (repo / p).exists()]
-        _git(repo, "add", "--all", "--", *paths, env=env)
-        tree = _git(repo, "write-tree", env=env)
-    if head and tree == _git(repo, "rev-parse", f"{head}^{{tree}}"):
+        git(repo, "add", "--all", "--", *paths, env=env)
+        tree = git(repo, "write-tree", env=env)
+    if head and tree == git(repo, "rev-parse", f"{head}^{{tree}}"):
         return head
     parent = ["-p", head] if head else []
-    return _git(
+    return git(
         repo, "commit-tree", tree, *parent, "-m", "fastgen: working tree template", env=_IDENTITY
     )
 
 
 def version_refs(repo: Path, tip: str) -> dict[str, str]:
     """{version: newest commit that had it}, from pyproject.toml along first-parent history."""
-    log = _git(repo, "log", "--first-parent", "--format=%H", tip, "--", "pyproject.toml")
+    log = git(repo, "log", "--first-parent", "--format=%H", tip, "--", "pyproject.toml")
     changes: list[tuple[str, str | None]] = []
     for commit in log.splitlines():
         try:
-            text = _git(repo, "show", f"{commit}:pyproject.toml")
+            text = git(repo, "show", f"{commit}:pyproject.toml")
         except subprocess.CalledProcessError:  # removed in this commit
             text = ""
         changes.append((commit, _version_of(text)))
@@ -97,15 +97,15 @@ def version_refs(repo: Path, tip: str) -> dict[str, str]:
             if version:
                 refs.setdefault(version, newest)
             newest = f"{commit}^"
-    return {version: _git(repo, "rev-parse", ref) for version, ref in refs.items()}
+    return {version: git(repo, "rev-parse", ref) for version, ref in refs.items()}
 
 
 def _standalone_repo(root: Path, workdir: Path) -> Path:
     """A one-commit repository of the template files, for a source tree without git."""
     repo = workdir / "standalone"
     repo.mkdir()
-    _git(repo, "init", "--quiet")
-    _git(
+    git(repo, "init", "--quiet")
+    git(
         repo,
         "--work-tree",
         str(root),
@@ -114,9 +114,9 @@ def _standalone_repo(root: Path, workdir: Path) -> Path:
         "--",
         *[p for p in TEMPLATE_PATHS if (root / p).exists()],
     )
-    tree = _git(repo, "write-tree")
-    commit = _git(repo, "commit-tree", tree, "-m", "fastgen template", env=_IDENTITY)
-    _git(repo, "update-ref", "HEAD", commit)
+    tree = git(repo, "write-tree")
+    commit = git(repo, "commit-tree", tree, "-m", "fastgen template", env=_IDENTITY)
+    git(repo, "update-ref", "HEAD", commit)
     return repo
 
 
@@ -133,7 +133,7 @@ def build_bundle(root: Path, out: Path) -> dict[str, object]:
         raise RuntimeError(f"{root / 'pyproject.toml'} has no [project] version")
     with tempfile.TemporaryDirectory(prefix="fastgen-bundle-") as tmp:
         repo = root if _is_git_root(root) else _standalone_repo(root, Path(tmp))
-        if repo == root and _git(repo, "rev-parse", "--is-shallow-repository") == "true":
+        if repo == root and git(repo, "rev-parse", "--is-shallow-repository") == "true":
             # A shallow clone cannot be bundled; ship the current version alone.
             print(
                 f"fastgen: {root} is a shallow clone, so the template bundle holds only version "
@@ -142,7 +142,7 @@ def build_bundle(root: Path, out: Path) -> dict[str, object]:
             )
             repo = _standalone_repo(root, Path(tmp))
         try:
-            head: str | None = _git(repo, "rev-parse", "--verify", "--quiet", "HEAD")
+            head: str | None = git(repo, "rev-parse", "--verify", "--quiet", "HEAD")
         except subprocess.CalledProcessError:
             head = None
         tip = _working_tree_commit(repo, head) if repo == root else str(head)
@@ -150,14 +150,14 @@ def build_bundle(root: Path, out: Path) -> dict[str, object]:
         refs[current] = tip
         # Assemble the refs in a scratch bare repository borrowing the objects.
         scratch = Path(tmp) / "scratch.git"
-        _git(Path(tmp), "init", "--quiet", "--bare", str(scratch))
-        common = Path(_git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir"))
+        git(Path(tmp), "init", "--quiet", "--bare", str(scratch))
+        common = Path(git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir"))
         (scratch / "objects" / "info" / "alternates").write_text(f"{common / 'objects'}\n")
-        _git(scratch, "update-ref", "refs/heads/main", tip)
-        _git(scratch, "symbolic-ref", "HEAD", "refs/heads/main")
+        git(scratch, "update-ref", "refs/heads/main", tip)
+        git(scratch, "symbolic-ref", "HEAD", "refs/heads/main")
         for version, commit in refs.items():
-            _git(scratch, "update-ref", f"refs/tags/{version}", commit)
-        _git(scratch, "bundle", "create", "--quiet", str(out.resolve()), "HEAD", "--all")
+            git(scratch, "update-ref", f"refs/tags/{version}", commit)
+        git(scratch, "bundle", "create", "--quiet", str(out.resolve()), "HEAD", "--all")
     manifest: dict[str, object] = {"version": current, "versions": sorted(refs)}
     (out.parent / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest

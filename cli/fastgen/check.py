@@ -14,21 +14,23 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from fastgen.preset import PresetError, load_preset
+from fastgen.preset import load_preset
 from fastgen.questions import by_name
-from fastgen.source import TEMPLATE_URL, installed_version
-from fastgen.ui import FAILURE, fail
+from fastgen.source import (
+    ANSWERS_FILE,
+    FAILURE,
+    TEMPLATE_URL,
+    installed_version,
+    newest_tag,
+    version_key,
+)
 
-ANSWERS_FILE = ".copier-answers.yml"
 
-
-def _version(text: str) -> Any:
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        return Version(text)
-    except InvalidVersion:
+def newest_version(src: str | None) -> str | None:
+    """The version `fastgen update` would move to: the installed one, or a fork's newest tag."""
+    if src is None:
         return None
+    return installed_version() if src == TEMPLATE_URL else newest_tag(src)
 
 
 def problems_of(project: Path, answers: Any, preset_path: Path | None) -> list[str]:
@@ -36,26 +38,24 @@ def problems_of(project: Path, answers: Any, preset_path: Path | None) -> list[s
         return [f"{ANSWERS_FILE} is damaged: it records no template source (_src_path)"]
     problems = []
     src, recorded = str(answers["_src_path"]), str(answers.get("_commit", ""))
-    if src == TEMPLATE_URL:
-        installed = installed_version() or "?"
-        have, want = _version(recorded), _version(installed)
-        if have is None:
-            problems.append(f"{ANSWERS_FILE} is damaged: template version {recorded!r} is unknown")
-        elif want is not None and have < want:
-            problems.append(
-                f"template version {recorded} is behind the installed fastgen's {installed}: "
-                "run `fastgen update`"
-            )
+    bundled = src == TEMPLATE_URL
+    newest = newest_version(src) or "?"
+    have, want = version_key(recorded), version_key(newest)
+    if have is None and bundled:
+        problems.append(f"{ANSWERS_FILE} is damaged: template version {recorded!r} is unknown")
+    elif have is not None and want is not None and have < want:
+        behind = "the installed fastgen's" if bundled else f"{src}'s newest,"
+        problems.append(
+            f"template version {recorded} is behind {behind} {newest}: run `fastgen update`"
+        )
+    if bundled:
         questions = by_name()
         for key, value in answers.items():
             question = questions.get(key)
             if question and question.choices and str(value) not in question.values:
                 problems.append(f"{ANSWERS_FILE} is damaged: {key}={value!r} is not a valid choice")
     if preset_path is not None:
-        try:
-            preset = load_preset(preset_path)
-        except PresetError as err:
-            fail(str(err))
+        preset = load_preset(preset_path)
         if preset.template and preset.template != src:
             problems.append(f"generated from {src}, but the preset's template is {preset.template}")
         problems += preset.violations(answers)
@@ -64,7 +64,10 @@ def problems_of(project: Path, answers: Any, preset_path: Path | None) -> list[s
 
 def check(
     path: Annotated[
-        Path, typer.Argument(help="The project to check.", show_default="current directory")
+        Path,
+        typer.Argument(
+            metavar="PATH", help="The project to check.", show_default="current directory"
+        ),
     ] = Path(),
     preset: Annotated[
         Path | None,
@@ -72,7 +75,7 @@ def check(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Check a project against the installed template version (and a preset). Offline, fast."""
+    """Check that a project is current (and keeps a preset's locks)."""
     project = path.resolve()
     answers_path = project / ANSWERS_FILE
     answers: Any = None
@@ -92,6 +95,7 @@ def check(
         "template": recorded.get("_src_path"),
         "template_version": recorded.get("_commit"),
         "installed_version": installed_version(),
+        "newest_version": newest_version(recorded.get("_src_path")),
         "problems": problems,
     }
     if as_json:
@@ -102,7 +106,7 @@ def check(
     else:
         typer.echo(
             f"fastgen check: OK: {project.name} is at template {report['template_version']}"
-            f" (installed {report['installed_version']})"
+            f" (newest {report['newest_version']})"
         )
     if problems:
         raise typer.Exit(FAILURE)

@@ -1,4 +1,5 @@
-"""The CLI's one error type. Commands raise it; `fastgen.main` turns it into output and an exit code."""
+"""The CLI's one error type. Commands raise it; `fastgen.main` turns it into a message
+and an exit code."""
 
 
 class FastgenError(Exception):

@@ -1,21 +1,82 @@
-"""The `fastgen` command line (Typer). Each command lives in its own module."""
+"""The `fastgen` command line (Typer). Each command lives in its own module.
 
-from typing import Annotated
+Commands raise `FastgenError`; `FastgenGroup.invoke` is the one place that turns it
+(and an interrupt or end of input at a prompt) into a one-line `Error:` and an exit code.
+"""
+
+import re
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from fastgen import __version__
 from fastgen.check import check
+from fastgen.errors import FastgenError
 from fastgen.new import new
 from fastgen.options import options
 from fastgen.update import update
 
+
+def _repeated_option(command: Any, args: list[str]) -> str | None:
+    """The first single-value option given twice in `args` (click would keep the last)."""
+    single = {
+        opt: param
+        for param in command.params
+        if isinstance(param, TyperOption) and not param.multiple and not param.count
+        for opt in param.opts + param.secondary_opts
+    }
+    seen: set[str] = set()
+    for arg in args:
+        if arg == "--":
+            break
+        param = single.get(arg.split("=", 1)[0])
+        if param is None:
+            continue
+        if param.name in seen:
+            return arg.split("=", 1)[0]
+        seen.add(str(param.name))
+    return None
+
+
+def _no_type(ctx: Any) -> None:
+    return None
+
+
+class FastgenGroup(TyperGroup):
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        for param in getattr(command, "params", []):
+            if isinstance(param, TyperArgument):  # "PATH", not "PATH <path>"
+                param.display_type_rich = _no_type  # type: ignore[method-assign]
+        return command
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None and (flag := _repeated_option(command, rest)):
+            raise FastgenError(f"{flag} is given more than once; give it once")
+        return name, command, rest
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FastgenError as err:
+            message, code = str(err), err.code
+        except (KeyboardInterrupt, EOFError, typer.Abort):
+            message, code = "interrupted; nothing was written", 2
+        one_line = re.sub(r"\s+", " ", message).strip()  # Copier's messages are folded
+        typer.echo(f"Error: {one_line}", err=True)
+        raise typer.Exit(code)
+
+
 app = typer.Typer(
     name="fastgen",
+    cls=FastgenGroup,
     help="Generate fully wired async FastAPI services with Copier, and keep them updated.",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: no `<bool>` type column
 )
 
 

@@ -14,10 +14,18 @@ import typer
 import yaml
 
 from fastgen import __version__
-from fastgen.preset import Preset, PresetError, load_preset
-from fastgen.questions import Question, by_name, choice_questions, render_default
-from fastgen.source import bundled_template, copier_errors, copier_git
-from fastgen.ui import FAILURE, fail, note, parse_data
+from fastgen.bundle import git
+from fastgen.errors import FastgenError
+from fastgen.preset import load_preset
+from fastgen.questions import (
+    Question,
+    by_name,
+    choice_questions,
+    render_default,
+    render_validator,
+)
+from fastgen.source import FAILURE, bundled_template, copier_errors, copier_git
+from fastgen.ui import note, parse_data
 
 ANSWERS_PANEL = "Answers (from copier.yml)"
 NEXT_TARGETS = ("install", "services", "migrate", "test", "run")
@@ -89,18 +97,85 @@ def _check_answers(answers: dict[str, Any]) -> None:
     for key, value in answers.items():
         question = known.get(key)
         if question is None:
-            fail(f"unknown question {key!r}; valid keys: {', '.join(known)}")
+            raise FastgenError(f"unknown question {key!r}; valid keys: {', '.join(known)}")
         if question.choices and str(value) not in question.values:
-            fail(
+            raise FastgenError(
                 f"unknown {key} {value!r}; choose one of: {', '.join(question.values)}"
                 f" (flag {question.flag})"
             )
+
+
+def check_names(context: dict[str, Any]) -> dict[str, str]:
+    """The slug and package name copier.yml derives, checked by its own validators.
+
+    Refused before anything is written, with the `--data` that fixes it. A name whose
+    letters the slug would drop (a script without a transliteration in copier.yml) is
+    refused rather than silently reduced.
+    """
+    name = str(context["project_name"])
+    fix = "choose names with --data project_slug=NAME --data package_name=NAME"
+    if "project_slug" not in context:
+        dropped = "".join(
+            c
+            for c in dict.fromkeys(name)
+            if c.isalnum()
+            and not c.isascii()
+            and not render_default("project_slug", {"project_name": c})
+        )
+        if dropped:
+            raise FastgenError(
+                f"cannot make an ASCII project slug from {name!r}: {dropped!r} would be "
+                f"dropped; {fix}"
+            )
+    slug = str(context.get("project_slug") or render_default("project_slug", context))
+    if not slug:
+        raise FastgenError(
+            f"cannot derive a project slug from {name!r}: use letters or digits, or {fix}"
+        )
+    names = {"project_slug": slug}
+    names["package_name"] = str(
+        context.get("package_name") or render_default("package_name", {**context, **names})
+    )
+    for key in names:
+        if problem := render_validator(key, {**context, **names}):
+            given = key in context
+            hint = (
+                f"choose another with --data {key}=NAME"
+                if given
+                else f"{fix} (derived from {name!r})"
+            )
+            raise FastgenError(f"{problem}; {hint}")
+    return names
 
 
 def _is_git_url(src: str) -> bool:
     return src.startswith(("git@", "git+", "https://", "http://", "ssh://", "file://")) or (
         src.endswith((".git", ".bundle"))
     )
+
+
+def check_dest(target: Path) -> None:
+    """Refuse a DEST that cannot be written, before Copier creates anything."""
+    limit = os.pathconf(target.anchor, "PC_NAME_MAX")
+    for part in target.parts:
+        if len(os.fsencode(part)) > limit:
+            raise FastgenError(
+                f"directory name {part[:24]}... is {len(os.fsencode(part))} bytes, over the file "
+                f"system's {limit}: give a shorter DEST or --data project_slug=NAME"
+            )
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise FastgenError(
+            f"{_display(target)} already exists and is not empty; choose another DEST"
+        )
+    ancestor = next(p for p in (target, *target.parents) if p.exists())
+    if not ancestor.is_dir():
+        raise FastgenError(
+            f"{_display(ancestor)} is a file, so {_display(target)} cannot be created"
+        )
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise FastgenError(
+            f"cannot write to {_display(ancestor)}: permission denied; choose another DEST"
+        )
 
 
 def _clean(dest: Path, existed: bool) -> None:
@@ -119,14 +194,19 @@ def _stdin_is_interactive() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
-def _git(dest: Path, *args: str, env: dict[str, str] | None = None) -> None:
-    subprocess.run(["git", *args], cwd=dest, check=True, capture_output=True, text=True, env=env)
+def enclosing_repo(dest: Path) -> Path | None:
+    """The git work tree DEST would be created in, if any (a monorepo)."""
+    ancestor = next(p for p in (dest, *dest.parents) if p.exists())
+    try:
+        return Path(git(ancestor, "rev-parse", "--show-toplevel"))
+    except subprocess.CalledProcessError:
+        return None
 
 
 def git_init(dest: Path, answers: dict[str, Any], message: str) -> None:
     """`git init` + an initial commit, so `fastgen update` has a base to merge from."""
-    _git(dest, "init", "--quiet", "--initial-branch=main")
-    env = dict(os.environ)
+    git(dest, "init", "--quiet", "--initial-branch=main")
+    env: dict[str, str] = {}
     has_identity = subprocess.run(
         ["git", "config", "user.email"], cwd=dest, capture_output=True, text=True
     ).stdout.strip()
@@ -134,8 +214,28 @@ def git_init(dest: Path, answers: dict[str, Any], message: str) -> None:
         name, email = str(answers.get("author_name", "fastgen")), str(answers.get("author_email"))
         env |= {"GIT_AUTHOR_NAME": name, "GIT_COMMITTER_NAME": name}
         env |= {"GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_EMAIL": email}
-    _git(dest, "add", "--all")
-    _git(dest, "commit", "--quiet", "--no-verify", "--message", message, env=env)
+    git(dest, "add", "--all")
+    git(dest, "commit", "--quiet", "--no-verify", "--message", message, env=env)
+
+
+def write_lock(dest: Path) -> bool:
+    """`uv lock`, from the warm cache first (fast, offline), else from the index.
+
+    Quiet either way: the summary says when no lock could be written.
+    """
+    uv = shutil.which("uv")
+    if uv is None or not (dest / "pyproject.toml").is_file():
+        return False
+    for extra in (["--offline"], []):
+        try:
+            done = subprocess.run(
+                [uv, "lock", "--quiet", *extra], cwd=dest, capture_output=True, timeout=120
+            )
+        except subprocess.TimeoutExpired:
+            return False
+        if done.returncode == 0:
+            return True
+    return False
 
 
 def _display(path: Path) -> str:
@@ -154,9 +254,18 @@ def _make_targets(dest: Path) -> set[str]:
     return {line.split(":", 1)[0].strip() for line in lines if line[:1].isalpha() and ":" in line}
 
 
-def summary(dest: Path, answers: dict[str, Any]) -> str:
+def summary(dest: Path, answers: dict[str, Any], repo: Path | None, locked: bool) -> str:
     shown = " ".join(f"{q.name}={answers[q.name]}" for q in choice_questions() if q.name in answers)
     lines = [f"Created {answers.get('project_name', dest.name)} in {_display(dest)}", f"  {shown}"]
+    if repo is not None:
+        lines.append(
+            f"  inside the git repository {_display(repo)}: no `git init`; commit it there "
+            f"(git add {_display(dest)} && git commit) before `fastgen update`"
+        )
+    if not locked:
+        lines.append(
+            "  no uv.lock: uv could not resolve the dependencies; run `uv lock`, commit it"
+        )
     targets = _make_targets(dest)
     steps = [f"cd {_display(dest)}"] + [f"make {t}" for t in NEXT_TARGETS if t in targets]
     if "worker" in targets:
@@ -165,12 +274,28 @@ def summary(dest: Path, answers: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _ask_name(interactive: bool) -> str:
+    if not interactive:
+        raise FastgenError('a project name is required: fastgen new "Acme Orders API"')
+    return str(typer.prompt("Project name (e.g. Acme Orders API)"))
+
+
 @with_choice_flags
 def new(
-    project_name: Annotated[str, typer.Argument(help='Human name, e.g. "Acme Orders API".')],
+    project_name: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="PROJECT_NAME",
+            help='Human name, e.g. "Acme Orders API" (asked for when omitted).',
+        ),
+    ] = None,
     dest: Annotated[
         Path | None,
-        typer.Argument(help="Directory to create. [default: ./<project_slug>]", show_default=False),
+        typer.Argument(
+            metavar="DEST",
+            help="Directory to create. [default: ./PROJECT_SLUG]",
+            show_default=False,
+        ),
     ] = None,
     *,
     defaults: Annotated[
@@ -191,10 +316,17 @@ def new(
     ] = None,
     vcs_ref: Annotated[
         str | None,
-        typer.Option("--vcs-ref", help="Template version (git ref) to generate from."),
+        typer.Option(
+            "--vcs-ref", metavar="REF", help="Template version (git ref) to generate from."
+        ),
     ] = None,
     no_git: Annotated[
-        bool, typer.Option("--no-git", help="Do not git init and commit the new project.")
+        bool,
+        typer.Option(
+            "--no-git",
+            help="Do not git init and commit the new project (never done inside another "
+            "git work tree).",
+        ),
     ] = False,
     trust: Annotated[
         bool,
@@ -212,48 +344,52 @@ def new(
     choices: dict[str, str | None],
 ) -> None:
     """Generate a new FastAPI project."""
+    interactive = not defaults and _stdin_is_interactive()
     answers: dict[str, Any] = parse_data(data)
     for key, value in choices.items():
         if value is None:
             continue
         if key in answers and answers[key] != value:
-            fail(f"{key} is given both as a flag ({value}) and with --data ({answers[key]})")
+            raise FastgenError(
+                f"{key} is given both as a flag ({value}) and with --data ({answers[key]})"
+            )
         answers[key] = value
+    if project_name is None:
+        project_name = answers.get("project_name") or _ask_name(interactive)
     if answers.setdefault("project_name", project_name) != project_name:
-        fail("project_name is given both as the argument and with --data")
+        raise FastgenError("project_name is given both as the argument and with --data")
 
-    team = _load_preset(preset) if preset else None
+    team = load_preset(preset) if preset else None
     suggested: dict[str, Any] = {}  # prompt defaults: the preset's open answers
     if team is not None:
-        for key, value in team.locked_answers.items():
-            if key in answers and str(answers[key]) != str(value):
-                fail(f"{key} is locked to {value!r} by preset {team.path.name}")
-            answers[key] = value
+        team.refuse_changes(answers)
+        answers |= team.locked_answers
         suggested = team.open_answers
         template = template or team.template
         vcs_ref = vcs_ref or team.vcs_ref
     if template is None:
         _check_answers({**suggested, **answers})
+        answers |= check_names({**suggested, **answers})
+    else:
+        answers["project_slug"] = str(
+            answers.get("project_slug") or render_default("project_slug", answers)
+        )
+    target = (dest or Path(answers["project_slug"])).absolute()
+    check_dest(target)
 
-    context = {**suggested, **answers}
-    slug = str(context.get("project_slug") or render_default("project_slug", context))
-    answers["project_slug"] = slug
-    if not slug:
-        fail(f"cannot derive a project slug from {project_name!r}: use letters or digits")
-    target = (dest or Path(slug)).absolute()
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        fail(f"{_display(target)} already exists and is not empty; choose another DEST")
-
-    interactive = not defaults and _stdin_is_interactive()
     if not defaults and not interactive:
         note("stdin is not a terminal: using defaults for unanswered questions (as --defaults)")
 
-    if template is not None and not _is_git_url(template) and Path(template).exists():
+    if template is not None and not _is_git_url(template):
+        if not Path(template).is_dir():
+            raise FastgenError(f"template {template} is not a directory or a git URL")
         template = str(Path(template).resolve())  # the answers file records the path as given
         if not (Path(template) / ".git").exists():
             note(f"{template} is not a git repository: the project cannot be updated from it")
     if shutil.which("git") is None:
-        fail("git is not installed: fastgen needs it to generate and later update projects")
+        raise FastgenError(
+            "git is not installed: fastgen needs it to generate and later update projects"
+        )
 
     options: dict[str, Any] = {
         "dest": target,
@@ -264,7 +400,7 @@ def new(
     if template is None:
         with bundled_template() as bundled, copier_git(bundled.git_env()):
             if vcs_ref and vcs_ref not in bundled.versions:
-                fail(
+                raise FastgenError(
                     f"unknown template version {vcs_ref!r}; this fastgen has: "
                     f"{', '.join(bundled.versions)}"
                 )
@@ -274,19 +410,17 @@ def new(
     else:
         answers_file = generate(src=template, vcs_ref=vcs_ref, unsafe=trust, **options)
     recorded = yaml.safe_load(answers_file.read_text(encoding="utf-8")) or {}
-    if not no_git:
+    locked = write_lock(target)
+    repo = enclosing_repo(target)
+    if not no_git and repo is None:
         try:
             git_init(target, recorded, f"Generate {project_name} with fastgen {__version__}")
         except subprocess.CalledProcessError as err:
-            fail(f"the project was generated but git failed: {err.stderr or err}", FAILURE)
-    typer.echo(summary(target, recorded))
-
-
-def _load_preset(path: Path) -> Preset:
-    try:
-        return load_preset(path)
-    except PresetError as err:
-        fail(str(err))
+            raise FastgenError(
+                f"the project was generated in {target} but git failed: {err.stderr or err}",
+                FAILURE,
+            ) from err
+    typer.echo(summary(target, recorded, repo, locked))
 
 
 def generate(

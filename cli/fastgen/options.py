@@ -42,7 +42,7 @@ def _describe(question: Question) -> str:
 def options(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """List the template's questions, choices and defaults (read from copier.yml)."""
+    """List the questions, choices and defaults (from copier.yml)."""
     items = questions()
     if as_json:
         typer.echo(json.dumps([as_dict(q) for q in items], indent=2))

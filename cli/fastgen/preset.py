@@ -19,11 +19,13 @@ from typing import Any
 
 import yaml
 
+from fastgen.errors import FastgenError
+
 KEYS = {"template", "vcs_ref", "answers", "locked"}
 
 
-class PresetError(ValueError):
-    pass
+class PresetError(FastgenError):
+    """A preset file that cannot be used (bad input: exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -42,13 +44,23 @@ class Preset:
     def open_answers(self) -> dict[str, Any]:
         return {k: v for k, v in self.answers.items() if k not in self.locked}
 
-    def violations(self, answers: Mapping[str, Any]) -> list[str]:
-        """Locked answers that `answers` contradicts, as readable sentences."""
+    def violations(self, answers: Mapping[str, Any], given_only: bool = False) -> list[str]:
+        """Locked answers that `answers` contradicts, as readable sentences.
+
+        With `given_only`, a locked key absent from `answers` is no violation (the
+        answers are changes or flags, not a whole project's answers).
+        """
         return [
-            f"{key} is {answers.get(key)!r} but preset {self.path.name} locks it to {value!r}"
+            f"{key} is locked to {value!r} by preset {self.path.name}"
+            + (f", not {answers.get(key)!r}" if key in answers else "")
             for key, value in self.locked_answers.items()
-            if str(answers.get(key)) != str(value)
+            if (key in answers or not given_only) and str(answers.get(key)) != str(value)
         ]
+
+    def refuse_changes(self, answers: Mapping[str, Any]) -> None:
+        """Raise on the first given answer that contradicts a locked one."""
+        if broken := self.violations(answers, given_only=True):
+            raise PresetError(broken[0])
 
 
 def load_preset(path: Path) -> Preset:

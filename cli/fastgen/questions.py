@@ -6,7 +6,6 @@ CLI takes as an argument; flags, choices, defaults and help all come from the fi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -116,14 +115,18 @@ def render_default(name: str, answers: Mapping[str, Any], path: Path | None = No
     Uses the Jinja filters Copier loads, so a derived default (e.g. `project_slug`)
     is computed by copier.yml's own expression rather than re-implemented here.
     """
+    return _render(name, "default", answers, path)
+
+
+def render_validator(name: str, answers: Mapping[str, Any], path: Path | None = None) -> str:
+    """copier.yml's validator message for `answers[name]`, or "" when it is valid."""
+    return _render(name, "validator", answers, path)
+
+
+def _render(name: str, key: str, answers: Mapping[str, Any], path: Path | None) -> str:
     from jinja2.sandbox import SandboxedEnvironment
 
     spec = load_config(path).get(name)
-    default = spec.get("default", "") if isinstance(spec, Mapping) else spec
+    text = spec.get(key, "") if isinstance(spec, Mapping) else (spec if key == "default" else "")
     env = SandboxedEnvironment(extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"])
-    return env.from_string(str(default)).render(**answers).strip()
-
-
-def one_line(message: str) -> str:
-    """Collapse Copier's (often folded, multi-line) messages into a single line."""
-    return re.sub(r"\s+", " ", message).strip()
+    return " ".join(env.from_string(str(text or "")).render(**answers).split())

@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from fastgen.bundle import MANIFEST, build_bundle
+from fastgen.bundle import MANIFEST, build_bundle, git
+from fastgen.errors import FastgenError
 
+FAILURE = 1  # exit status of a run that failed (2, the default, is bad input)
+ANSWERS_FILE = ".copier-answers.yml"
 TEMPLATE_URL = "https://github.com/fastgen-copier/fastgen.git"
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -129,21 +134,47 @@ def copier_git(env: dict[str, str]) -> Iterator[None]:
 
 @contextmanager
 def copier_errors(src: str) -> Iterator[None]:
-    """Turn Copier's failures into one-line errors (2: bad input, 1: the run failed)."""
-    from copier.errors import UnsafeTemplateError, UserMessageError
+    """Turn Copier's failures into FastgenError (2: bad input, 1: the run failed)."""
+    from copier.errors import InteractiveSessionError, UnsafeTemplateError, UserMessageError
     from jinja2 import TemplateError
-
-    from fastgen.ui import FAILURE, fail
 
     try:
         yield
-    except KeyboardInterrupt:
-        fail("interrupted; nothing was written")
     except ValueError as err:
-        fail(str(err))  # Copier's validator and choice messages
+        raise FastgenError(str(err)) from err  # Copier's validator and choice messages
+    except InteractiveSessionError as err:  # end of input (Ctrl-D) at a prompt
+        raise FastgenError(
+            "no answer (end of input at a prompt); nothing was written. Answer with flags or "
+            "--data KEY=VALUE, or use --defaults"
+        ) from err
     except UnsafeTemplateError as err:
-        fail(f"{err}; pass --trust if you trust {src}")
+        raise FastgenError(f"{err}; pass --trust if you trust {src}") from err
     except UserMessageError as err:
-        fail(str(err), FAILURE)
+        raise FastgenError(str(err), FAILURE) from err
     except TemplateError as err:
-        fail(f"the template {src} failed to render: {err}", FAILURE)
+        raise FastgenError(f"the template {src} failed to render: {err}", FAILURE) from err
+    except OSError as err:  # plumbum's failed git runs are OSErrors too, without a file name
+        if err.filename is None:
+            raise FastgenError(f"the template {src} could not be run: {err}", FAILURE) from err
+        raise FastgenError(f"cannot write {err.filename}: {err.strerror or err}") from err
+
+
+def version_key(text: str) -> Any:
+    """A comparable PEP 440 version, or None when `text` is not one."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def newest_tag(src: str) -> str | None:
+    """The newest PEP 440 version tag of a git template source (a fork), or None."""
+    try:
+        listing = git(Path.cwd(), "ls-remote", "--tags", "--refs", src)
+    except (subprocess.CalledProcessError, OSError):
+        return None
+    tags = [line.rsplit("refs/tags/", 1)[-1] for line in listing.splitlines()]
+    versions = [(key, tag) for tag in tags if (key := version_key(tag)) is not None]
+    return max(versions)[1] if versions else None

@@ -1,7 +1,14 @@
-"""`fastgen update`: bring a project to the installed template version (Copier's 3-way merge)."""
+"""`fastgen update`: bring a project to its template's newest version (Copier's 3-way merge).
+
+An update never drops an edit silently: a path the template deletes that holds the
+user's edits is kept and listed as a conflict, a `package_name` change (which would
+move the package and leave the user's files behind) is refused with the safe way to
+rename, and `fastgen update --undo` puts the tree back exactly as it was.
+"""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tempfile
@@ -14,63 +21,93 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from fastgen.preset import PresetError, load_preset
+from fastgen.bundle import git
+from fastgen.errors import FastgenError
+from fastgen.preset import load_preset
 from fastgen.questions import by_name
 from fastgen.source import (
+    ANSWERS_FILE,
+    FAILURE,
     TEMPLATE_URL,
     BundledTemplate,
     bundled_template,
     copier_errors,
     copier_git,
+    newest_tag,
+    version_key,
 )
-from fastgen.ui import FAILURE, fail, note, parse_data
+from fastgen.ui import note, parse_data
 
-ANSWERS_FILE = ".copier-answers.yml"
 CONFLICT_MARKER = "<<<<<<< "
-
-
-def _git(project: Path, *args: str) -> str:
-    result = subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, check=True)
-    return result.stdout
+# Written by `make install` (uv sync) and not yet committed: no reason to refuse an update.
+TOLERATED_UNTRACKED = {"uv.lock"}
+UNDO_FILE = "fastgen-undo.json"  # in the git directory: what `update --undo` reverts
 
 
 def read_answers(project: Path) -> dict[str, Any]:
     """The project's recorded answers; refuses (exit 2) anything that is not a fastgen project."""
     path = project / ANSWERS_FILE
     if not project.is_dir():
-        fail(f"{project} is not a directory")
+        raise FastgenError(f"{project} is not a directory")
     if not path.is_file():
-        fail(f"{project} is not a fastgen project: it has no {ANSWERS_FILE}")
+        raise FastgenError(f"{project} is not a fastgen project: it has no {ANSWERS_FILE}")
     try:
         answers = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        fail(f"{path} is damaged: {err}")
+        raise FastgenError(f"{path} is damaged: {err}") from err
     if not isinstance(answers, dict) or not answers.get("_src_path"):
-        fail(f"{path} is damaged: it records no template source (_src_path)")
+        raise FastgenError(f"{path} is damaged: it records no template source (_src_path)")
     return answers
 
 
-def require_clean_git(project: Path) -> None:
+def status_lines(project: Path) -> list[str]:
+    """`git status --porcelain` of the project's own files (also inside a larger repository).
+
+    Paths are relative to the project, even when it is a subdirectory of the repository.
+    """
+    out = git(
+        project,
+        "-c",
+        "core.quotepath=off",
+        "status",
+        "--porcelain",
+        "--untracked-files=all",
+        "--",
+        ".",
+    )
+    prefix = git(project, "rev-parse", "--show-prefix")
+    lines = []
+    for line in out.splitlines():
+        if line.strip():
+            path = line[3:].split(" -> ")[-1].strip('"')
+            lines.append(line[:3] + path.removeprefix(prefix))
+    return lines
+
+
+def require_git(project: Path) -> None:
     if shutil.which("git") is None:
-        fail("git is not installed: updates merge through git")
+        raise FastgenError("git is not installed: updates merge through git")
     try:
-        status = _git(project, "status", "--porcelain")
-    except subprocess.CalledProcessError:
-        fail(f"{project} is not a git repository: updates need its history (git init; commit)")
-    if status.strip():
-        fail(
-            f"{project} has uncommitted changes: commit or stash them first, "
+        git(project, "rev-parse", "--verify", "--quiet", "HEAD")
+    except subprocess.CalledProcessError as err:
+        raise FastgenError(
+            f"{project} is not in a git repository with a commit: updates need its history "
+            "(git init; git add --all; git commit)"
+        ) from err
+
+
+def require_clean(project: Path) -> None:
+    dirty = [
+        line[3:]
+        for line in status_lines(project)
+        if not (line.startswith("??") and line[3:] in TOLERATED_UNTRACKED)
+    ]
+    if dirty:
+        raise FastgenError(
+            f"{project} has uncommitted changes ({', '.join(dirty[:3])}"
+            f"{', ...' if len(dirty) > 3 else ''}): commit or stash them first, "
             "so the update can be reviewed and undone"
         )
-
-
-def _version_key(version: str) -> Any:
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        return Version(version)
-    except InvalidVersion:
-        return None
 
 
 @dataclass(frozen=True)
@@ -89,19 +126,19 @@ def project_source(answers: dict[str, Any], recopy: bool, trust: bool) -> Iterat
     """The bundled template for projects recording the canonical URL; else their own source."""
     src = str(answers["_src_path"])
     if src != TEMPLATE_URL:
-        yield Source(src=src, vcs_ref=None, env={}, bundled=None, trust=trust)
+        yield Source(src=src, vcs_ref=newest_tag(src), env={}, bundled=None, trust=trust)
         return
     with bundled_template() as bundled:
         old = str(answers.get("_commit", ""))
-        old_key, new_key = _version_key(old), _version_key(bundled.version)
+        old_key, new_key = version_key(old), version_key(bundled.version)
         if old_key is not None and new_key is not None and old_key > new_key:
-            fail(
+            raise FastgenError(
                 f"the project uses template {old}, newer than this fastgen's {bundled.version}: "
                 "upgrade fastgen first"
             )
         if old not in bundled.versions and not recopy:
             known = ", ".join(bundled.versions) or "none"
-            fail(
+            raise FastgenError(
                 f"template version {old or '(unrecorded)'} is not in this fastgen's history "
                 f"(it has {known}); run `fastgen update --recopy` to re-apply the template "
                 "from scratch, then review every change with `git diff`"
@@ -111,10 +148,21 @@ def project_source(answers: dict[str, Any], recopy: bool, trust: bool) -> Iterat
         )
 
 
-def _restore(project: Path) -> None:
-    """Put a (previously clean) project back as it was after a failed or interrupted run."""
-    subprocess.run(["git", "reset", "--quiet", "--hard", "HEAD"], cwd=project, check=False)
-    subprocess.run(["git", "clean", "--quiet", "-d", "--force"], cwd=project, check=False)
+@contextmanager
+def _set_aside(project: Path, relpaths: set[str]) -> Iterator[None]:
+    """Move tolerated untracked files out while Copier runs (it refuses any dirty tree)."""
+    with tempfile.TemporaryDirectory(prefix="fastgen-aside-") as tmp:
+        for relpath in relpaths:
+            shutil.move(project / relpath, Path(tmp) / relpath)
+        try:
+            yield
+        finally:
+            for relpath in relpaths:
+                shutil.move(Path(tmp) / relpath, project / relpath)
+
+
+def _copier_env(source: Source) -> Any:
+    return copier_git(source.env) if source.env else nullcontext()
 
 
 def _run_copier(project: Path, source: Source, data: dict[str, str], recopy: bool) -> None:
@@ -130,23 +178,95 @@ def _run_copier(project: Path, source: Source, data: dict[str, str], recopy: boo
         "unsafe": source.trust,
         "quiet": True,
     }
-    with copier_git(source.env) if source.env else nullcontext(), copier_errors(source.src):
+    with _copier_env(source), copier_errors(source.src):
         if recopy:
             copier.run_recopy(project, **common)
         else:
             copier.run_update(project, conflict="inline", **common)
 
 
-def changed_files(project: Path) -> list[str]:
-    lines = _git(project, "status", "--porcelain", "--untracked-files=all").splitlines()
-    return [line for line in lines if line.strip()]
+def _old_render(source: Source, answers: dict[str, Any], into: Path) -> Path:
+    """The project as the old template version rendered it, untouched by the user."""
+    import copier
+
+    data = {k: v for k, v in answers.items() if not k.startswith("_")}
+    with _copier_env(source), copier_errors(source.src):
+        copier.run_copy(
+            source.src,
+            into,
+            data=data,
+            vcs_ref=str(answers.get("_commit")),
+            defaults=True,
+            unsafe=source.trust,
+            quiet=True,
+        )
+    return into
 
 
-def conflicts(project: Path) -> list[str]:
+# --- restore: what the update added, changed or deleted, and nothing else ---------------------
+
+
+def _untracked(project: Path) -> set[str]:
+    return {line[3:] for line in status_lines(project) if line.startswith("??")}
+
+
+def restore(project: Path, keep_untracked: set[str], added: set[str] | None = None) -> None:
+    """Put the project's tracked files back at HEAD and delete the files the update added.
+
+    Scoped to the project's directory, so the rest of a monorepo is not touched; an
+    unmerged index (a conflicting update) is reset too.
+    """
+    git(project, "reset", "--quiet", "HEAD", "--", ".")
+    git(project, "checkout", "HEAD", "--", ".")
+    for relpath in (added if added is not None else _untracked(project)) - keep_untracked:
+        path = project / relpath
+        if path.is_file() or path.is_symlink():
+            path.unlink()
+        for parent in path.parents:
+            if parent == project or not parent.is_dir() or any(parent.iterdir()):
+                break
+            parent.rmdir()
+
+
+def _undo_record(project: Path) -> Path:
+    return Path(git(project, "rev-parse", "--absolute-git-dir")) / UNDO_FILE
+
+
+def save_undo(project: Path, added: set[str]) -> None:
+    record = {
+        "project": str(project),
+        "tree": git(project, "rev-parse", "HEAD:./"),  # the project's own, not the monorepo's
+        "added": sorted(added),
+    }
+    _undo_record(project).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def undo(project: Path) -> None:
+    require_git(project)
+    path = _undo_record(project)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise FastgenError(f"there is no update of {project} to undo ({path} is missing)") from err
+    if record.get("project") != str(project):
+        raise FastgenError(f"the last update was of {record.get('project')}, not {project}")
+    if record.get("tree") != git(project, "rev-parse", "HEAD:./"):
+        raise FastgenError(
+            f"{project.name} was committed since the update: undo it with `git revert` instead"
+        )
+    restore(project, keep_untracked=set(), added=set(record.get("added", [])))
+    path.unlink()
+    typer.echo(f"Undid the update of {project.name}: its files are as they were at HEAD.")
+
+
+# --- what the update did --------------------------------------------------------------------
+
+
+def conflicts(project: Path, changed: list[str]) -> list[str]:
     """Files holding inline conflict markers, plus any `.rej` files."""
     found = []
-    for line in changed_files(project):
-        relpath = line[3:].split(" -> ")[-1].strip('"')
+    for line in changed:
+        relpath = line[3:]
         path = project / relpath
         if relpath.endswith(".rej"):
             found.append(relpath)
@@ -160,29 +280,104 @@ def conflicts(project: Path) -> list[str]:
     return found
 
 
+def keep_edited_deletions(
+    project: Path, deleted: list[str], source: Source, answers: dict[str, Any]
+) -> list[str]:
+    """Put back each file the template deleted that the user had edited; return them."""
+    if not deleted:
+        return []
+    prefix = git(project, "rev-parse", "--show-prefix")
+    kept = []
+    with tempfile.TemporaryDirectory(prefix="fastgen-old-") as tmp:
+        pristine = _old_render(source, answers, Path(tmp) / "old")
+        for relpath in deleted:
+            committed = subprocess.run(
+                ["git", "show", f"HEAD:{prefix}{relpath}"], cwd=project, capture_output=True
+            ).stdout
+            original = pristine / relpath
+            if not original.is_file() or original.read_bytes() != committed:
+                git(project, "checkout", "HEAD", "--", relpath)
+                kept.append(relpath)
+    return kept
+
+
+def _dotenv(text: str) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line)
+    return {key.strip(): value.strip() for key, value in pairs if not key.startswith("#")}
+
+
+def stale_env(project: Path) -> list[str]:
+    """Settings in `.env` (never rewritten by an update) that the new `.env.example` replaced."""
+    env_file, example = project / ".env", project / ".env.example"
+    if not env_file.is_file() or not example.is_file():
+        return []
+    prefix = git(project, "rev-parse", "--show-prefix")
+    before = subprocess.run(
+        ["git", "show", f"HEAD:{prefix}.env.example"], cwd=project, capture_output=True, text=True
+    ).stdout
+    old, new = _dotenv(before), _dotenv(example.read_text(encoding="utf-8"))
+    mine = _dotenv(env_file.read_text(encoding="utf-8"))
+    stale = []
+    for key, value in mine.items():
+        if key in old and key not in new:
+            stale.append(f"{key} (no longer used)")
+        elif key in new and old.get(key) != new[key] and value != new[key]:
+            stale.append(f"{key} (the template now suggests {new[key]!r})")
+    return stale
+
+
 def _preview(project: Path, source: Source, data: dict[str, str], recopy: bool) -> str:
-    """Update a throwaway clone and return its diff; the project itself is not touched."""
+    """Update a throwaway copy of the project's files and return its diff.
+
+    The copy holds the working tree as it is (uncommitted edits included) and no
+    history of the enclosing repository, so it works on a dirty tree and in a monorepo.
+    """
+    files = git(
+        project, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."
+    ).split("\0")
     with tempfile.TemporaryDirectory(prefix="fastgen-preview-") as tmp:
-        clone = Path(tmp) / project.name
-        subprocess.run(
-            ["git", "clone", "--quiet", "--no-hardlinks", str(project), str(clone)],
-            check=True,
-            capture_output=True,
-        )
-        _run_copier(clone, source, data, recopy)
-        _git(clone, "add", "--all")
-        stat = _git(clone, "diff", "--cached", "--stat")
-        diff = _git(clone, "diff", "--cached")
+        copy = Path(tmp) / project.name
+        for relpath in filter(None, files):
+            if (project / relpath).is_file():
+                (copy / relpath).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(project / relpath, copy / relpath)
+        git(copy, "init", "--quiet")
+        git(copy, "add", "--all")
+        identity = ["-c", "user.name=fastgen", "-c", "user.email=fastgen@localhost"]
+        git(copy, *identity, "commit", "--quiet", "--no-verify", "-m", "preview base")
+        _run_copier(copy, source, data, recopy)
+        git(copy, "add", "--all")
+        stat = git(copy, "diff", "--cached", "--stat")
+        diff = git(copy, "diff", "--cached")
     return f"{diff}\n{stat}" if stat else ""
+
+
+def refuse_renames(answers: dict[str, Any], changes: dict[str, str]) -> None:
+    old, new = answers.get("package_name"), changes.get("package_name")
+    if new is not None and old is not None and new != old:
+        raise FastgenError(
+            f"changing package_name would move src/{old} to src/{new} and leave your edits "
+            f"and own files behind; rename it yourself: `git mv src/{old} src/{new}`, replace "
+            f"`{old}` with `{new}` in the code, set `package_name: {new}` in {ANSWERS_FILE}, "
+            "and commit; later updates then follow the new name"
+        )
 
 
 def update(
     path: Annotated[
-        Path, typer.Argument(help="The project to update.", show_default="current directory")
+        Path,
+        typer.Argument(
+            metavar="PATH", help="The project to update.", show_default="current directory"
+        ),
     ] = Path(),
     pretend: Annotated[
         bool,
-        typer.Option("--pretend", "--diff", help="Show the changes as a diff; write nothing."),
+        typer.Option(
+            "--pretend",
+            "--diff",
+            help="Show the changes as a diff; write nothing. Works on "
+            "a dirty tree (uncommitted edits are part of the preview).",
+        ),
     ] = False,
     data: Annotated[
         list[str] | None,
@@ -211,42 +406,56 @@ def update(
             "your edits to generated files may be overwritten: review the diff.",
         ),
     ] = False,
+    undo_last: Annotated[
+        bool,
+        typer.Option(
+            "--undo",
+            help="Put the project back as it was before the last, uncommitted update "
+            "(conflicts and added files included).",
+        ),
+    ] = False,
 ) -> None:
-    """Update a generated project to this fastgen's template version (3-way merge)."""
+    """Update a project to its template's newest version (3-way merge)."""
     project = path.resolve()
+    if undo_last:
+        if pretend or data or preset or recopy:
+            raise FastgenError("--undo takes only the project's PATH")
+        undo(project)
+        return
     answers = read_answers(project)
-    require_clean_git(project)
+    require_git(project)
+    if not pretend:
+        require_clean(project)
     changes = parse_data(data)
     if preset is not None:
-        try:
-            team = load_preset(preset)
-        except PresetError as err:
-            fail(str(err))
-        for key, value in changes.items():
-            if key in team.locked and str(value) != str(team.answers[key]):
-                fail(f"{key} is locked to {team.answers[key]!r} by preset {team.path.name}")
-    bundled_source = answers["_src_path"] == TEMPLATE_URL
-    if bundled_source:
+        load_preset(preset).refuse_changes(changes)
+    if answers["_src_path"] == TEMPLATE_URL:
         known = by_name()
         unknown = [key for key in changes if key not in known]
         if unknown:
-            fail(f"unknown question {unknown[0]!r}; valid keys: {', '.join(known)}")
+            raise FastgenError(f"unknown question {unknown[0]!r}; valid keys: {', '.join(known)}")
+    refuse_renames(answers, changes)
 
     with project_source(answers, recopy, trust) as source:
-        old, new = answers.get("_commit", "?"), source.vcs_ref or "latest"
+        old, new = answers.get("_commit", "?"), source.vcs_ref or "the newest"
         if pretend:
             diff = _preview(project, source, changes, recopy)
             typer.echo(diff or "No changes.")
             note(f"Pretend: {old} -> {new}; nothing was written to {project}.")
             return
+        untracked = _untracked(project)
         try:
-            _run_copier(project, source, changes, recopy)
+            with _set_aside(project, untracked & TOLERATED_UNTRACKED):
+                _run_copier(project, source, changes, recopy)
+            changed = status_lines(project)
+            deleted = [line[3:] for line in changed if "D" in line[:2]]
+            kept = keep_edited_deletions(project, deleted, source, answers)
         except BaseException:
-            _restore(project)
+            restore(project, keep_untracked=untracked)
             raise
-
-    changed = changed_files(project)
-    clashes = conflicts(project)
+    changed = status_lines(project)
+    save_undo(project, _untracked(project) - untracked)
+    clashes = conflicts(project, changed)
     verb = "Recopied" if recopy else "Updated"
     typer.echo(
         f"{verb} {project.name}: template {old} -> {new}"
@@ -258,11 +467,21 @@ def update(
             "Recopy re-applied the template over the project and may have overwritten your "
             "edits to generated files: review every change with `git diff` before committing."
         )
-    if clashes:
-        typer.echo("Conflicts (resolve the <<<<<<< markers, then commit):")
-        typer.echo("\n".join(f"  {relpath}" for relpath in clashes))
+    if stale := stale_env(project):
+        note(
+            f".env is never rewritten by an update, and it still holds settings that no longer "
+            f"fit: {', '.join(stale)}. Edit .env (compare with .env.example)."
+        )
+    if clashes or kept:
+        typer.echo("Conflicts (resolve them, then commit; `fastgen update --undo` reverts all):")
+        for relpath in clashes:
+            typer.echo(f"  {relpath}: <<<<<<< markers")
+        for relpath in kept:
+            typer.echo(f"  {relpath}: the template removed it, but it holds your edits (kept)")
         raise typer.Exit(FAILURE)
     if any(line[3:] in {"pyproject.toml", "uv.lock"} for line in changed):
         typer.echo("Dependencies changed: run `make install` before the tests.")
     if changed:
-        typer.echo("Next: review with `git diff`, run the tests, then commit.")
+        typer.echo(
+            "Next: review with `git diff`, run the tests, then commit (or `fastgen update --undo`)."
+        )

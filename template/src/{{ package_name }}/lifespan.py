@@ -6,41 +6,22 @@ from functools import partial
 from typing import TypedDict
 
 import httpx
-{% if tasks == 'arq' %}
-from arq.connections import ArqRedis
-{% endif %}
-{% if tasks == 'celery' %}
-from celery import Celery
-{% endif %}
 from fastapi import FastAPI
-{% if tasks == 'arq' %}
-from redis.asyncio import ConnectionPool
-{% endif %}
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-{% if cache == 'redis' %}
-from .cache import Cache
-{% endif %}
-{% if tasks == 'celery' %}
-from .celery_app import broker_ping, create_celery_app
-{% endif %}
+from .cache import Cache, open_cache
 from .db import create_engine, create_session_factory, ping
 from .health import Probe
 from .http_client import create_http_client
+from .runner import Runner, open_runner
 from .settings import Settings
 
 
 class State(TypedDict):
     session_factory: async_sessionmaker[AsyncSession]
     http_client: httpx.AsyncClient
-{% if cache == 'redis' %}
     cache: Cache
-{% endif %}
-{% if tasks == 'arq' %}
-    arq: ArqRedis
-{% elif tasks == 'celery' %}
-    celery: Celery
-{% endif %}
+    runner: Runner
     probes: tuple[Probe, ...]
 
 
@@ -53,28 +34,9 @@ def build_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncConte
             engine = create_engine(settings)
             stack.push_async_callback(engine.dispose)
             http_client = await stack.enter_async_context(create_http_client(settings))
-            probes = [Probe("database", partial(ping, engine))]
-{% if cache == 'redis' %}
-
-            cache = Cache(settings)
-            stack.push_async_callback(cache.close)
-            probes.append(Probe("cache", cache.ping, required=False))
-{% endif %}
-{% if tasks == 'arq' %}
-
-            # Connects on first use, so the app starts (and reports) while Redis is down.
-            arq = ArqRedis(
-                ConnectionPool.from_url(settings.redis_url), default_queue_name=settings.queue_name
-            )
-            stack.push_async_callback(arq.aclose, close_connection_pool=True)
-            probes.append(Probe("queue", arq.ping))
-{% elif tasks == 'celery' %}
-
-            celery = create_celery_app(settings)
-            stack.callback(celery.close)
-            probes.append(Probe("broker", partial(broker_ping, celery)))
-{% endif %}
-
+            cache = await stack.enter_async_context(open_cache(settings))
+            runner = await stack.enter_async_context(open_runner(settings))
+            probes = [Probe("database", partial(ping, engine)), *cache.probes, *runner.probes]
             if settings.upstream_url is not None:
                 upstream = partial(_probe_upstream, http_client, str(settings.upstream_url))
                 probes.append(Probe("upstream", upstream))
@@ -82,14 +44,8 @@ def build_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncConte
             yield State(
                 session_factory=create_session_factory(engine),
                 http_client=http_client,
-{% if cache == 'redis' %}
                 cache=cache,
-{% endif %}
-{% if tasks == 'arq' %}
-                arq=arq,
-{% elif tasks == 'celery' %}
-                celery=celery,
-{% endif %}
+                runner=runner,
                 probes=tuple(probes),
             )
 

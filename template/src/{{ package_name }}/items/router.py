@@ -1,32 +1,28 @@
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
-{% if cache == 'redis' %}
 from ..cache import CacheDep
-{% endif %}
 from ..db import SessionDep
+from ..errors import BODY_ERRORS, UNAVAILABLE, Responses
+from ..runner import JobsDep
 from . import service
-{% if cache == 'redis' %}
-from .dependencies import CachedItemDep, ValidItemDep, item_cache_key
-{% else %}
-from .dependencies import ValidItemDep
-{% endif %}
-from .jobs import ItemJobsDep
+from .dependencies import CachedItemDep, ValidItemDep
+from .jobs import process_item
+from .keys import item_cache_key
 from .schemas import ItemCreate, ItemPage, ItemRead, ItemUpdate
 
 log = structlog.get_logger(__name__)
-router = APIRouter(prefix="/items", tags=["items"])
+router = APIRouter(prefix="/items", tags=["items"], responses=UNAVAILABLE)
 
-Responses = dict[int | str, dict[str, Any]]
 NOT_FOUND: Responses = {404: {"description": "No item with that id"}}
 NAME_TAKEN: Responses = {409: {"description": "An item with that name already exists"}}
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=NAME_TAKEN)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=NAME_TAKEN | BODY_ERRORS)
 async def create_item(
-    data: ItemCreate, session: SessionDep, jobs: ItemJobsDep, request: Request, response: Response
+    data: ItemCreate, session: SessionDep, jobs: JobsDep, request: Request, response: Response
 ) -> ItemRead:
     try:
         item = await service.create_item(session, data)
@@ -35,8 +31,10 @@ async def create_item(
     # The job runs outside this transaction and must find the row.
     await session.commit()
     log.info("item created", item_id=item.id)
-    await jobs.schedule_processing(item.id)
-    response.headers["Location"] = str(request.url_for("read_item", item_id=item.id))
+    await jobs.enqueue(process_item, item.id)
+    # Relative: an absolute URL would be built from the client's Host header.
+    location = request.app.url_path_for("read_item", item_id=item.id)
+    response.headers["Location"] = request.scope.get("root_path", "") + location
     return ItemRead.model_validate(item)
 
 
@@ -55,7 +53,6 @@ async def list_items(
     )
 
 
-{% if cache == 'redis' %}
 @router.get("/{item_id}", response_model=ItemRead, responses=NOT_FOUND)
 async def read_item(cached: CachedItemDep) -> Response:
     return Response(
@@ -65,7 +62,7 @@ async def read_item(cached: CachedItemDep) -> Response:
     )
 
 
-@router.patch("/{item_id}", responses=NOT_FOUND | NAME_TAKEN)
+@router.patch("/{item_id}", responses=NOT_FOUND | NAME_TAKEN | BODY_ERRORS)
 async def update_item(
     data: ItemUpdate, item: ValidItemDep, session: SessionDep, cache: CacheDep
 ) -> ItemRead:
@@ -84,22 +81,3 @@ async def delete_item(item: ValidItemDep, session: SessionDep, cache: CacheDep) 
     await service.delete_item(session, item)
     await session.commit()
     await cache.invalidate(item_cache_key(item.id))
-{% else %}
-@router.get("/{item_id}", responses=NOT_FOUND)
-async def read_item(item: ValidItemDep) -> ItemRead:
-    return ItemRead.model_validate(item)
-
-
-@router.patch("/{item_id}", responses=NOT_FOUND | NAME_TAKEN)
-async def update_item(data: ItemUpdate, item: ValidItemDep, session: SessionDep) -> ItemRead:
-    try:
-        item = await service.update_item(session, item, data)
-    except service.ItemNameTaken as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    return ItemRead.model_validate(item)
-
-
-@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-async def delete_item(item: ValidItemDep, session: SessionDep) -> None:
-    await service.delete_item(session, item)
-{% endif %}

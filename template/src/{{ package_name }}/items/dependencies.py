@@ -1,23 +1,14 @@
-{% if cache == 'redis' %}
-import hashlib
-import json
 from dataclasses import dataclass
-{% endif %}
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, status
 
-{% if cache == 'redis' %}
 from ..cache import CacheDep
 from ..db import SessionDep, SessionFactoryDep
-{% else %}
-from ..db import SessionDep
-{% endif %}
 from . import service
+from .keys import item_cache_key
 from .models import Item
-{% if cache == 'redis' %}
 from .schemas import ItemRead
-{% endif %}
 
 # Ids beyond the column's range would reach the database as an error, not a 404.
 ItemId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -31,16 +22,6 @@ async def valid_item_id(item_id: ItemId, session: SessionDep) -> Item:
 
 
 ValidItemDep = Annotated[Item, Depends(valid_item_id)]
-{% if cache == 'redis' %}
-
-# Changes whenever ItemRead's shape changes, so cached JSON of an older shape is never served.
-ITEM_SCHEMA_VERSION = hashlib.sha256(
-    json.dumps(ItemRead.model_json_schema(), sort_keys=True).encode()
-).hexdigest()[:12]
-
-
-def item_cache_key(item_id: int) -> str:
-    return f"items:{ITEM_SCHEMA_VERSION}:{item_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,4 +52,3 @@ async def cached_item(
 
 
 CachedItemDep = Annotated[CachedItem, Depends(cached_item)]
-{% endif %}
