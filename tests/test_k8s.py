@@ -320,6 +320,8 @@ def test_the_worker_is_there_exactly_when_the_project_has_one(
     for worker in workers:
         assert worker["command"][0] == combo.tasks
         assert any(part.startswith(f"{PACKAGE}.worker") for part in worker["command"])
+        # The worker's own health check (compose's), so that a hung worker is restarted.
+        assert f"{PACKAGE}.worker" in " ".join(worker["livenessProbe"]["exec"]["command"])
         # Celery would otherwise start a process per CPU of the node, whatever the pod's limit.
         env = {var["name"]: var["value"] for var in worker.get("env", [])}
         assert ("CELERY_WORKER_CONCURRENCY" in env) == (combo.tasks == "celery")
