@@ -37,7 +37,7 @@ EVERY_TYPE = [
     *("-f", "big_number:bigint?", "-f", "price:decimal:10,3", "-f", "ratio:float?"),
     *("-f", "active:bool", "-f", "due_on:date?", "-f", "seen_at:datetime:index"),
     *("-f", "token:uuid:unique", "-f", "settings_blob:json?"),
-    *("-f", "buyer:ref:customers", "-f", "seller:ref:customers?"),
+    *("-f", "buyer:ref:customers", "-f", "seller:ref:customers?", "-f", "item:ref?"),
 ]
 LONG = "extraordinary_things"  # 20 characters, the most a name may have
 TYPES = ("str", "text", "int", "bigint", "decimal", "float", "bool", "date", "datetime", "uuid")
@@ -256,7 +256,7 @@ def test_added_resources_are_recorded_wired_and_formatted(tmp_path: Path) -> Non
     code that passes ruff and ruff format as written (mypy and tests run end to end)."""
     project = new_project(tmp_path, "Shop", "--database", "mysql")
     add_customers_and_orders(project)
-    add_resource(project, *EVERY_TYPE, "-f", "item:ref?")
+    add_resource(project, *EVERY_TYPE)
     # The longest names fastgen accepts still make lines that ruff format leaves alone.
     add_resource(project, LONG, *(arg for spec in LONG_FIELDS for arg in ("-f", spec)))
     add_resource(project, f"{LONG[:-6]}others", "-f", f"{LONG[:-1]}:ref:unique")

@@ -16,6 +16,11 @@ class ItemNameTaken(Exception):
         super().__init__(f"An item named {name!r} already exists")
 
 
+class ItemInUse(Exception):
+    def __init__(self, item_id: int) -> None:
+        super().__init__(f"Item {item_id} is still referenced")
+
+
 async def create_item(session: AsyncSession, data: ItemCreate) -> Item:
     item = Item(**data.model_dump())
     session.add(item)
@@ -43,8 +48,13 @@ async def update_item(session: AsyncSession, item: Item, data: ItemUpdate) -> It
 
 
 async def delete_item(session: AsyncSession, item: Item) -> None:
+    item_id = item.id  # a failed flush expires the object
     await session.delete(item)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # Rows of another resource still refer to it.
+        raise ItemInUse(item_id) from exc
 
 
 async def process_item(session: AsyncSession, item_id: int) -> bool:
