@@ -24,7 +24,16 @@ from fastgen.questions import (
     render_default,
     render_validator,
 )
-from fastgen.source import FAILURE, bundled_template, copier_errors, copier_git
+from fastgen.source import (
+    FAILURE,
+    TEMPLATE_URL,
+    bundled_template,
+    copier_errors,
+    copier_git,
+    installed_version,
+    render_errors,
+    template_root,
+)
 from fastgen.ui import note, parse_data
 
 ANSWERS_PANEL = "Answers (from copier.yml)"
@@ -397,7 +406,9 @@ def new(
         "user_defaults": suggested,
         "defaults": not interactive,
     }
-    if template is None:
+    if template is None and not interactive and vcs_ref in (None, installed_version()):
+        answers_file = generate_bundled(dest=target, data=answers, user_defaults=suggested)
+    elif template is None:
         with bundled_template() as bundled, copier_git(bundled.git_env()):
             if vcs_ref and vcs_ref not in bundled.versions:
                 raise FastgenError(
@@ -453,3 +464,27 @@ def generate(
         _clean(dest, existed)
         raise
     return dest / worker.answers_relpath
+
+
+def generate_bundled(*, dest: Path, data: dict[str, Any], user_defaults: dict[str, Any]) -> Path:
+    """The bundled template's current version, rendered without Copier (see fastgen.render).
+
+    Only for a run that prompts for nothing: the same files and answers file as `copier copy`
+    from the canonical URL, in a fraction of the time. Returns the answers file.
+    """
+    from fastgen.render import render
+
+    existed = dest.exists()
+    try:
+        with render_errors(TEMPLATE_URL):
+            return render(
+                template_root(),
+                dest,
+                data=data,
+                user_defaults=user_defaults,
+                src_path=TEMPLATE_URL,
+                commit=str(installed_version()),
+            )
+    except BaseException:
+        _clean(dest, existed)
+        raise
