@@ -32,7 +32,6 @@ from fastgen.source import (
     copier_git,
     installed_version,
     render_errors,
-    template_root,
 )
 from fastgen.ui import note, parse_data
 
@@ -472,13 +471,14 @@ def generate_bundled(*, dest: Path, data: dict[str, Any], user_defaults: dict[st
     Only for a run that prompts for nothing: the same files and answers file as `copier copy`
     from the canonical URL, in a fraction of the time. Returns the answers file.
     """
+    from fastgen import source
     from fastgen.render import render
 
     existed = dest.exists()
     try:
         with render_errors(TEMPLATE_URL):
             return render(
-                template_root(),
+                source.template_root(),
                 dest,
                 data=data,
                 user_defaults=user_defaults,

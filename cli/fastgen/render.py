@@ -126,7 +126,7 @@ class _Renderer:
     def __init__(self, root: Path, config: Mapping[str, Any]) -> None:
         self.root = root
         self.config = config
-        envops = config.get("_envops") or {}
+        envops = {"keep_trailing_newline": True, **(config.get("_envops") or {})}  # Copier's
         self.env = _environment(root, tuple(sorted(envops.items())))
         self.loader: _Loader = self.env.loader  # type: ignore[assignment]
         self._strings: dict[str, Any] = {}
@@ -170,6 +170,7 @@ def answer_questions(
     """Every question's answer, and the hidden ones (`when` false), as `copier copy --defaults`."""
     answers: dict[str, Any] = {}
     hidden: set[str] = set()
+    settings_defaults = _copier_settings().get("defaults") or {}
     for name, spec in renderer.config.items():
         if name.startswith("_"):
             continue
@@ -191,8 +192,8 @@ def answer_questions(
             raw = data[name]
         elif name in user_defaults:
             raw = user_defaults[name]
-        elif "default" in spec:
-            raw = renderer.value(spec["default"], context)
+        elif name in settings_defaults or "default" in spec:
+            raw = renderer.value(settings_defaults.get(name, spec.get("default")), context)
         else:
             raise ValueError(f'Question "{name}" is required')
         answer = _parse(name, type_name, raw, renderer.value(spec.get("choices"), context))
@@ -255,7 +256,9 @@ def render(
 
     patterns = [renderer.string(str(p), context) for p in config.get("_exclude") or []]
     excluded = PathSpec.from_lines("gitignore", patterns).match_file
-    subdirectory = root / str(config.get("_subdirectory", ""))
+    if not config.get("_subdirectory"):  # Copier then adds default exclusions
+        raise NotImplementedError("a template without _subdirectory")
+    subdirectory = root / str(config["_subdirectory"])
     dest.mkdir(parents=True, exist_ok=True)
     for source in _scan(subdirectory):
         relative = source.relative_to(subdirectory)
@@ -299,7 +302,23 @@ def _scan(directory: Path) -> list[Path]:
     return found
 
 
-@cache
+def _copier_settings() -> dict[str, Any]:
+    """The user's Copier settings (`defaults` apply to every template), found as Copier does."""
+    configured = os.environ.get("COPIER_SETTINGS_PATH")
+    if configured:
+        path = Path(configured)
+    else:
+        from platformdirs import user_config_path
+
+        path = user_config_path("copier", appauthor=False) / "settings.yml"
+    if not path.is_file():
+        return {}
+    settings = yaml.safe_load(path.read_bytes())
+    if not isinstance(settings, dict) or not isinstance(settings.get("defaults", {}), dict):
+        raise ValueError(f"Copier's settings file {path} is not a mapping with `defaults`")
+    return settings
+
+
 def _load(path: Path) -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     config = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)

@@ -438,6 +438,16 @@ def update(
 
     with project_source(answers, recopy, trust) as source:
         old, new = answers.get("_commit", "?"), source.vcs_ref or "the newest"
+        if source.bundled is not None and old == new and not changes and not recopy:
+            # Copier's 3-way merge of a version onto itself with the recorded answers changes
+            # nothing (both sides render the same files), and it costs seconds: skip it.
+            if pretend:
+                typer.echo("No changes.")
+                note(f"Pretend: {old} -> {new}; nothing was written to {project}.")
+                return
+            save_undo(project, set())
+            typer.echo(f"Updated {project.name}: template {old} -> {new}\n  no file changed")
+            return
         if pretend:
             diff = _preview(project, source, changes, recopy)
             typer.echo(diff or "No changes.")
