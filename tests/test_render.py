@@ -177,6 +177,8 @@ UNSUPPORTED = [
     pytest.param({"package_name": "o" * 33}, "too long", id="long-package"),
     pytest.param({"project_slug": "-orders"}, "slug", id="invalid-slug"),
     pytest.param({"author_email": "nobody"}, "e-mail", id="invalid-email"),
+    pytest.param({"project_name": "O" * 61}, "too long", id="long-name"),
+    pytest.param({"description": '"' * 39}, "too long", id="long-description"),
 ]
 
 
@@ -187,5 +189,5 @@ def test_impossible_answers_fail_cleanly(
     destination = tmp_path / "orders"
 
     with pytest.raises(ValueError, match=message):
-        copier.copy(destination, project_name="Acme Orders", **answers)
+        copier.copy(destination, **{"project_name": "Acme Orders", **answers})
     assert not destination.exists() or not any(destination.iterdir())

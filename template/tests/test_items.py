@@ -103,3 +103,47 @@ async def test_pagination_bounds_are_enforced(client: AsyncClient) -> None:
         response = await client.get("/items", params=params)
         assert response.status_code == 422, params
         assert next(iter(params)) in response.json()["detail"][0]["loc"]
+
+
+async def test_text_the_database_cannot_store_is_a_422(client: AsyncClient) -> None:
+    item = await create(client)
+    # JSON escapes, as a client sends them: PostgreSQL cannot store NUL, and no database can
+    # store a lone surrogate, which has no UTF-8 encoding.
+    for name in ("a\\u0000b", "x\\udb38y"):
+        for method, url in (("POST", "/items"), ("PATCH", f"/items/{item['id']}")):
+            response = await client.request(
+                method,
+                url,
+                content='{"name": "' + name + '"}',
+                headers={"content-type": "application/json"},
+            )
+
+            assert response.status_code == 422, (method, name, response.text)
+            assert response.json()["detail"][0]["loc"] == ["body", "name"]
+
+
+async def test_description_with_nul_is_a_422(client: AsyncClient) -> None:
+    response = await client.post("/items", json={"name": "nul", "description": "a\u0000b"})
+
+    assert response.status_code == 422
+    assert "NUL" in response.json()["detail"][0]["msg"]
+
+
+async def test_names_are_compared_exactly_on_every_database(client: AsyncClient) -> None:
+    # Case, accents and emoji make different names, as PostgreSQL compares them.
+    names = ["widget", "Widget", "wìdget", "emoji 😀", "emoji 🚀"]
+    for name in names:
+        await create(client, name)
+
+    listed = (await client.get("/items", params={"limit": 10})).json()["items"]
+
+    assert sorted(item["name"] for item in listed) == sorted(names)
+    assert (await client.post("/items", json={"name": "emoji 😀"})).status_code == 409
+
+
+async def test_location_is_relative_whatever_the_host(client: AsyncClient) -> None:
+    response = await client.post(
+        "/items", json={"name": "located"}, headers={"Host": "evil.example"}
+    )
+
+    assert response.headers["location"] == f"/items/{response.json()['id']}"

@@ -1,27 +1,93 @@
-"""Error responses that never leak a stack trace."""
+"""Error responses: bounded, never echoing the input, never leaking a stack trace.
+
+Unexpected errors become a 500 in the request middleware, which logs each one once.
+"""
+
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 log = structlog.get_logger(__name__)
 
-# Raised when the database cannot be reached; the pool reconnects once it is back.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+Responses = dict[int | str, dict[str, Any]]
+
+# Raised when the database cannot be used right now; the pool reconnects once it is back.
+DATABASE_UNAVAILABLE = (DBAPIError, PoolTimeout, ConnectionError, TimeoutError)
+# SQLSTATE classes of a server that cannot serve us: connection failure (08), rejected
+# credentials or unknown role (28), missing database (3D), too many connections (53),
+# shutting down (57P).
+_UNAVAILABLE_SQLSTATES = ("08", "28", "3D", "53", "57P")
+
+# A hostile body can fail validation in thousands of places; a few say what is wrong.
+MAX_ERRORS = 10
+MAX_TEXT = 100
+
+# What a route can answer before its own code runs, for its OpenAPI `responses`.
+BODY_ERRORS: Responses = {
+    400: {"description": "The body could not be decoded (for example, it is not UTF-8)"},
+    413: {"description": "The body is larger than MAX_BODY_BYTES"},
+}
+UNAVAILABLE: Responses = {503: {"description": "A service it needs is down; try again later"}}
+
+
+def is_outage(exc: Exception) -> bool:
+    if not isinstance(exc, DBAPIError) or isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return _sqlstate(exc).startswith(_UNAVAILABLE_SQLSTATES)
+
+
+def _sqlstate(exc: Exception) -> str:
+    sqlstate: str = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    return sqlstate
+
+
+def without_driver_detail(exc: BaseException) -> BaseException:
+    """The error as it may be logged.
+
+    A database error loses the driver's exception it was raised from: that one's message can
+    quote the failing row (PostgreSQL's DETAIL). The statement stays; its parameters are
+    hidden by the engine (`hide_parameters`).
+    """
+    if isinstance(exc, DBAPIError):
+        exc.__cause__ = None
+        exc.__suppress_context__ = True
+    return exc
 
 
 async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("database unavailable", error=repr(exc))
+    if not is_outage(exc):
+        # A failing statement is a bug, not an outage: the middleware answers 500.
+        raise exc
+    log.warning("database unavailable", error=type(exc).__name__, sqlstate=_sqlstate(exc))
     return JSONResponse({"detail": "Database unavailable, try again later"}, status_code=503)
 
 
-async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
-    return JSONResponse({"detail": "Internal server error"}, status_code=500)
+async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # `input` and `ctx` would echo the request back, however large or sensitive it is.
+    errors = [
+        {
+            "type": error["type"],
+            "loc": [_clip(part) for part in error["loc"]],
+            "msg": _clip(error["msg"]),
+        }
+        for error in exc.errors()[:MAX_ERRORS]
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        return value[:MAX_TEXT] + "…"
+    return value
 
 
 def add_exception_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, invalid_request)
     for error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error, database_unavailable)
-    app.add_exception_handler(Exception, unexpected_error)

@@ -1,10 +1,11 @@
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from ..cache import CacheDep
 from ..db import SessionDep
+from ..errors import BODY_ERRORS, UNAVAILABLE, Responses
 from ..runner import JobsDep
 from . import service
 from .dependencies import CachedItemDep, ValidItemDep
@@ -13,14 +14,13 @@ from .keys import item_cache_key
 from .schemas import ItemCreate, ItemPage, ItemRead, ItemUpdate
 
 log = structlog.get_logger(__name__)
-router = APIRouter(prefix="/items", tags=["items"])
+router = APIRouter(prefix="/items", tags=["items"], responses=UNAVAILABLE)
 
-Responses = dict[int | str, dict[str, Any]]
 NOT_FOUND: Responses = {404: {"description": "No item with that id"}}
 NAME_TAKEN: Responses = {409: {"description": "An item with that name already exists"}}
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=NAME_TAKEN)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=NAME_TAKEN | BODY_ERRORS)
 async def create_item(
     data: ItemCreate, session: SessionDep, jobs: JobsDep, request: Request, response: Response
 ) -> ItemRead:
@@ -32,7 +32,9 @@ async def create_item(
     await session.commit()
     log.info("item created", item_id=item.id)
     await jobs.enqueue(process_item, item.id)
-    response.headers["Location"] = str(request.url_for("read_item", item_id=item.id))
+    # Relative: an absolute URL would be built from the client's Host header.
+    location = request.app.url_path_for("read_item", item_id=item.id)
+    response.headers["Location"] = request.scope.get("root_path", "") + location
     return ItemRead.model_validate(item)
 
 
@@ -60,7 +62,7 @@ async def read_item(cached: CachedItemDep) -> Response:
     )
 
 
-@router.patch("/{item_id}", responses=NOT_FOUND | NAME_TAKEN)
+@router.patch("/{item_id}", responses=NOT_FOUND | NAME_TAKEN | BODY_ERRORS)
 async def update_item(
     data: ItemUpdate, item: ValidItemDep, session: SessionDep, cache: CacheDep
 ) -> ItemRead:

@@ -3,10 +3,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from ..validation import StoredText
 from .models import ItemStatus
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, Field(max_length=10_000)]
+Name = Annotated[StoredText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[StoredText, Field(max_length=10_000)]
 
 
 class ItemCreate(BaseModel):
