@@ -10,7 +10,14 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .cache import Cache, open_cache
-from .db import create_engine, create_session_factory, ping
+from .db import (
+    Connections,
+    create_connections,
+    create_engine,
+    create_read_engine,
+    create_session_factory,
+    ping,
+)
 from .health import Probe
 from .http_client import create_http_client
 from .runner import Runner, open_runner
@@ -19,6 +26,7 @@ from .settings import Settings
 
 class State(TypedDict):
     session_factory: async_sessionmaker[AsyncSession]
+    read_connections: Connections
     http_client: httpx.AsyncClient
     cache: Cache
     runner: Runner
@@ -33,6 +41,8 @@ def build_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncConte
             # is down and readiness reports it.
             engine = create_engine(settings)
             stack.push_async_callback(engine.dispose)
+            read_engine = create_read_engine(settings)
+            stack.push_async_callback(read_engine.dispose)
             http_client = await stack.enter_async_context(create_http_client(settings))
             cache = await stack.enter_async_context(open_cache(settings))
             runner = await stack.enter_async_context(open_runner(settings))
@@ -43,6 +53,7 @@ def build_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncConte
 
             yield State(
                 session_factory=create_session_factory(engine),
+                read_connections=create_connections(read_engine),
                 http_client=http_client,
                 cache=cache,
                 runner=runner,

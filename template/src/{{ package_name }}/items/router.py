@@ -4,7 +4,7 @@ import structlog
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from ..cache import CacheDep
-from ..db import SessionDep
+from ..db import ReadConnectionsDep, SessionDep
 from ..errors import BODY_ERRORS, UNAVAILABLE, Responses
 from ..runner import JobsDep
 from . import service
@@ -40,11 +40,11 @@ async def create_item(
 
 @router.get("")
 async def list_items(
-    session: SessionDep,
+    connections: ReadConnectionsDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=2_147_483_647)] = 0,
 ) -> ItemPage:
-    items, total = await service.list_items(session, limit=limit, offset=offset)
+    items, total = await service.list_items(connections, limit=limit, offset=offset)
     return ItemPage(
         items=[ItemRead.model_validate(item) for item in items],
         total=total,

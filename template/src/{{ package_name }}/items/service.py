@@ -1,10 +1,12 @@
 from collections.abc import Sequence
+from typing import Any
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from ..db import Connections, read
 from .models import Item, ItemStatus
 from .schemas import ItemCreate, ItemUpdate
 
@@ -23,12 +25,27 @@ async def create_item(session: AsyncSession, data: ItemCreate) -> Item:
     return item
 
 
+# Hot reads select columns on an autocommit connection (db.read): no ORM identity map,
+# no unit of work and no transaction round trips for rows that are only serialised.
+COLUMNS = tuple(Item.__table__.columns)
+
+
 async def list_items(
-    session: AsyncSession, *, limit: int, offset: int
-) -> tuple[Sequence[Item], int]:
-    total = await session.scalar(select(func.count()).select_from(Item))
-    items = await session.scalars(select(Item).order_by(Item.id).limit(limit).offset(offset))
-    return items.all(), total or 0
+    connections: Connections, *, limit: int, offset: int
+) -> tuple[Sequence[Row[Any]], int]:
+    async def page(connection: AsyncConnection) -> tuple[Sequence[Row[Any]], int]:
+        total = await connection.scalar(select(func.count()).select_from(Item))
+        query = select(*COLUMNS).order_by(Item.id).limit(limit).offset(offset)
+        return (await connection.execute(query)).all(), total or 0
+
+    return await read(connections, page)
+
+
+async def read_item(connections: Connections, item_id: int) -> Row[Any] | None:
+    async def row(connection: AsyncConnection) -> Row[Any] | None:
+        return (await connection.execute(select(*COLUMNS).where(Item.id == item_id))).first()
+
+    return await read(connections, row)
 
 
 async def get_item(session: AsyncSession, item_id: int) -> Item | None:
