@@ -14,8 +14,8 @@ from .db import (
     Connections,
     create_connections,
     create_engine,
-    create_read_engine,
     create_session_factory,
+    create_statement_engine,
     ping,
 )
 from .health import Probe
@@ -26,7 +26,7 @@ from .settings import Settings
 
 class State(TypedDict):
     session_factory: async_sessionmaker[AsyncSession]
-    read_connections: Connections
+    connections: Connections
     http_client: httpx.AsyncClient
     cache: Cache
     runner: Runner
@@ -41,8 +41,8 @@ def build_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncConte
             # is down and readiness reports it.
             engine = create_engine(settings)
             stack.push_async_callback(engine.dispose)
-            read_engine = create_read_engine(settings)
-            stack.push_async_callback(read_engine.dispose)
+            statement_engine = create_statement_engine(settings)
+            stack.push_async_callback(statement_engine.dispose)
             http_client = await stack.enter_async_context(create_http_client(settings))
             cache = await stack.enter_async_context(open_cache(settings))
             runner = await stack.enter_async_context(open_runner(settings))
@@ -53,7 +53,7 @@ def build_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncConte
 
             yield State(
                 session_factory=create_session_factory(engine),
-                read_connections=create_connections(read_engine),
+                connections=create_connections(statement_engine),
                 http_client=http_client,
                 cache=cache,
                 runner=runner,

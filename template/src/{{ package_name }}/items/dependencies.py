@@ -3,8 +3,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, status
 
-from ..cache import CacheDep
-from ..db import ReadConnectionsDep, SessionDep
+from ..cache import Cache
+from ..db import Connections, SessionDep
 from . import service
 from .keys import item_cache_key
 from .models import Item
@@ -30,9 +30,7 @@ class CachedItem:
     hit: bool
 
 
-async def cached_item(
-    item_id: ItemId, cache: CacheDep, connections: ReadConnectionsDep
-) -> CachedItem:
+async def cached_item(item_id: int, cache: Cache, connections: Connections) -> CachedItem:
     """The item's JSON, from the cache when possible.
 
     A hit takes no database connection and skips validation: the bytes were
@@ -48,6 +46,3 @@ async def cached_item(
     body = ItemRead.model_validate(item).model_dump_json().encode()
     await cache.add(key, body, found)
     return CachedItem(body, hit=False)
-
-
-CachedItemDep = Annotated[CachedItem, Depends(cached_item)]

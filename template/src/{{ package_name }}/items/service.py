@@ -2,7 +2,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import structlog
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -18,16 +18,20 @@ class ItemNameTaken(Exception):
         super().__init__(f"An item named {name!r} already exists")
 
 
-async def create_item(session: AsyncSession, data: ItemCreate) -> Item:
-    item = Item(**data.model_dump())
-    session.add(item)
-    await _flush_unique_name(session, item.name)
-    return item
-
-
-# Hot reads select columns on an autocommit connection (db.read): no ORM identity map,
-# no unit of work and no transaction round trips for rows that are only serialised.
+# Hot paths use columns on an autocommit connection (db.Connections): no ORM identity
+# map, no unit of work, no transaction round trips for rows that are only serialised.
 COLUMNS = tuple(Item.__table__.columns)
+
+
+async def create_item(connections: Connections, data: ItemCreate) -> Row[Any]:
+    """One INSERT, committed when this returns: no session or unit of work is needed."""
+    insert_item = insert(Item).values(**data.model_dump()).returning(*COLUMNS)
+    try:
+        async with connections() as connection:
+            return (await connection.execute(insert_item)).one()
+    except IntegrityError as exc:
+        # The unique constraint is the only race-free check for a taken name.
+        raise ItemNameTaken(data.name) from exc
 
 
 async def list_items(
