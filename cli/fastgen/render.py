@@ -148,6 +148,16 @@ class _Renderer:
         return value
 
 
+@cache
+def _string_renderer(root: Path) -> _Renderer:
+    return _Renderer(root, _load(root / "copier.yml"))
+
+
+def render_string(copier_yml: Path, text: str, context: Mapping[str, Any]) -> str:
+    """One of copier.yml's Jinja strings rendered as Copier would, compiled once (cached)."""
+    return _string_renderer(copier_yml.resolve().parent).string(text, context)
+
+
 def _choices(raw: Any) -> list[Any]:
     if isinstance(raw, Mapping):
         raw = list(raw.values())
