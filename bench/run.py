@@ -212,7 +212,7 @@ def package_versions(python: str) -> dict[str, str]:
         "print(json.dumps({n: m.version(n) for n in ['fastapi', 'starlette', 'pydantic',"
         " 'uvicorn', 'uvloop', 'httptools', 'sqlalchemy', 'asyncpg', 'redis', 'structlog']}))"
     )
-    versions = json.loads(run([python, "-c", code]).stdout)
+    versions: dict[str, str] = json.loads(run([python, "-c", code]).stdout)
     python_version = "import platform; print(platform.python_version())"
     versions["python"] = run([python, "-c", python_version]).stdout.strip()
     return versions
