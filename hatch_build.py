@@ -35,6 +35,11 @@ class TemplateBundleHook(BuildHookInterface):  # type: ignore[type-arg]
         build_data["force_include"][str(out.parent / module.MANIFEST)] = (
             f"fastgen/_template/{module.MANIFEST}"
         )
+        # The resource template (resource/) as a template of its own, same versions.
+        if (Path(self.root) / "resource").is_dir():
+            resource = Path(self._tmp.name) / "resource.bundle"
+            module.build_subtree_bundle(out, "resource", resource)
+            build_data["force_include"][str(resource)] = "fastgen/_template/resource.bundle"
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
         if hasattr(self, "_tmp"):

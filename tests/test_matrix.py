@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from added_resources import add_customers_and_orders
 from projects import (
     COMBOS,
     DEFAULT,
@@ -62,6 +63,7 @@ def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def test_combination(copier: Any, tmp_path: Path, combo: Combo, mypy_cache: dict[str, str]) -> None:
     require_services(combo)
     project = generate(copier, tmp_path, combo)
+    add_customers_and_orders(project)  # fastgen add resource, twice: lint, migrate, test them too
     bin = install(project)
 
     run([bin / "ruff", "check", "."], project)

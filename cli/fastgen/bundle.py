@@ -22,7 +22,7 @@ import tomllib
 from pathlib import Path
 
 # What a template version is made of (relative to the repository root).
-TEMPLATE_PATHS = ("copier.yml", "template", "pyproject.toml")
+TEMPLATE_PATHS = ("copier.yml", "template", "resource", "pyproject.toml")
 MANIFEST = "bundle.json"
 
 
@@ -161,3 +161,29 @@ def build_bundle(root: Path, out: Path) -> dict[str, object]:
     manifest: dict[str, object] = {"version": current, "versions": sorted(refs)}
     (out.parent / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
+
+
+def build_subtree_bundle(source: Path, subdir: str, out: Path) -> None:
+    """Write `out`: the bundle `source` with each version tag re-rooted at `subdir`.
+
+    A template kept in a sub-directory of this repository (the resource template)
+    becomes a template of its own, with the same versions, so Copier can copy and
+    update from it like from the main one.
+    """
+    with tempfile.TemporaryDirectory(prefix="fastgen-subtree-") as tmp:
+        repo = Path(tmp) / "subtree.git"
+        git(Path(tmp), "clone", "--quiet", "--bare", str(source.resolve()), str(repo))
+        head = git(repo, "rev-parse", "HEAD")
+        for ref in git(repo, "for-each-ref", "--format=%(refname)").splitlines():
+            commit = git(repo, "rev-parse", f"{ref}^{{commit}}")
+            try:
+                tree = git(repo, "rev-parse", "--verify", "--quiet", f"{commit}:{subdir}")
+            except subprocess.CalledProcessError:  # a version from before `subdir` existed
+                git(repo, "update-ref", "-d", ref)
+                continue
+            message = f"fastgen: {subdir}/ of {commit}"
+            rooted = git(repo, "commit-tree", tree, "-m", message, env=_IDENTITY)
+            git(repo, "update-ref", ref, rooted)
+            if commit == head:
+                git(repo, "update-ref", "HEAD", rooted)
+        git(repo, "bundle", "create", "--quiet", str(out.resolve()), "HEAD", "--all")

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from fastgen import __version__
+from fastgen import __version__, add
 from fastgen.check import check
 from fastgen.errors import FastgenError
 from fastgen.new import new
@@ -102,3 +102,4 @@ app.command()(new)
 app.command()(update)
 app.command()(check)
 app.command()(options)
+app.add_typer(add.app, name="add")

@@ -25,6 +25,7 @@ from fastgen.bundle import git
 from fastgen.errors import FastgenError
 from fastgen.preset import load_preset
 from fastgen.questions import by_name
+from fastgen.resource_update import update_resources
 from fastgen.source import (
     ANSWERS_FILE,
     FAILURE,
@@ -183,6 +184,7 @@ def _run_copier(project: Path, source: Source, data: dict[str, str], recopy: boo
             copier.run_recopy(project, **common)
         else:
             copier.run_update(project, conflict="inline", **common)
+    update_resources(project, source.bundled, recopy)
 
 
 def _old_render(source: Source, answers: dict[str, Any], into: Path) -> Path:

@@ -18,6 +18,7 @@ router = APIRouter(prefix="/items", tags=["items"], responses=UNAVAILABLE)
 
 NOT_FOUND: Responses = {404: {"description": "No item with that id"}}
 NAME_TAKEN: Responses = {409: {"description": "An item with that name already exists"}}
+IN_USE: Responses = {409: {"description": "Rows of another resource still refer to the item"}}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=NAME_TAKEN | BODY_ERRORS)
@@ -81,8 +82,11 @@ async def update_item(
     return ItemRead.model_validate(item)
 
 
-@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND | IN_USE)
 async def delete_item(item: ValidItemDep, session: SessionDep, cache: CacheDep) -> None:
-    await service.delete_item(session, item)
+    try:
+        await service.delete_item(session, item)
+    except service.ItemInUse as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     await session.commit()
     await cache.invalidate(item_cache_key(item.id))

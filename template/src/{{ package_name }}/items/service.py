@@ -18,6 +18,11 @@ class ItemNameTaken(Exception):
         super().__init__(f"An item named {name!r} already exists")
 
 
+class ItemInUse(Exception):
+    def __init__(self, item_id: int) -> None:
+        super().__init__(f"Item {item_id} is still referenced")
+
+
 # Hot paths use columns on an autocommit connection (db.Connections): no ORM identity
 # map, no unit of work, no transaction round trips for rows that are only serialised.
 COLUMNS = tuple(Item.__table__.columns)
@@ -64,8 +69,13 @@ async def update_item(session: AsyncSession, item: Item, data: ItemUpdate) -> It
 
 
 async def delete_item(session: AsyncSession, item: Item) -> None:
+    item_id = item.id  # a failed flush expires the object
     await session.delete(item)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # Rows of another resource still refer to it.
+        raise ItemInUse(item_id) from exc
 
 
 async def process_item(session: AsyncSession, item_id: int) -> bool:

@@ -1,0 +1,44 @@
+"""The two resources of the issue's "done when", added to a generated project.
+
+`customers`, then `orders` referring to it: every type family the served tests drive
+(string, boolean, decimal, text, timezone-aware datetime, a reference), the `unique`
+modifier and optional fields. The matrix adds them to every combination.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from test_update import commit_all, git
+
+CUSTOMERS = [
+    "customers",
+    *("--field", "name:str:unique", "--field", "email:str", "--field", "vip:bool"),
+]
+ORDERS = [
+    "orders",
+    *("--field", "customer:ref", "--field", "total:decimal"),
+    *("--field", "note:text?", "--field", "shipped_at:datetime?"),
+]
+
+
+def add_resource(project: Path, *args: str) -> str:
+    """`fastgen add resource ARGS --path PROJECT`, in-process; its output. Commits the result."""
+    from fastgen.main import app
+
+    command = ["add", "resource", *args, "--path", str(project)]
+    result = CliRunner().invoke(app, command, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    commit_all(project, f"Add resource {args[0]}")
+    return result.stdout
+
+
+def add_customers_and_orders(project: Path) -> None:
+    """Both resources, each committed (`fastgen add` refuses a dirty tree)."""
+    if not (project / ".git").exists():
+        git(project, "init", "--quiet", "--initial-branch=main")
+        commit_all(project, "Generated")
+    add_resource(project, *CUSTOMERS)
+    add_resource(project, *ORDERS)

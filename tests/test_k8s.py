@@ -1,0 +1,404 @@
+"""The generated Kubernetes manifests (deploy/k8s), for every combination, offline.
+
+Each combination's `deploy/` is rendered once, and both overlays are built with `kubectl kustomize`.
+Every object then goes through:
+
+- `kubernetes-validate` in strict mode, against the schemas of a pinned Kubernetes version;
+- for KEDA's ScaledObject, which kubernetes-validate does not know, the generated project's own
+  check (deploy/k8s/check.py, which its CI runs too): the CRD's schema, vendored in
+  deploy/k8s/schemas/ with its source named, closed to unknown fields as `kubectl apply` is;
+  and here, the trigger's metadata keys against those its KEDA scaler reads;
+- what must hold for the combination: the probe paths, a non-root user on a read-only root
+  filesystem, no `latest` image, the worker exactly when there is one, a queue trigger that
+  matches the broker, and a shutdown that fits in the grace period.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import warnings
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from projects import COMBOS, Combo
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY_TEMPLATE = ROOT / "template" / "deploy"
+SCALED_OBJECT_SCHEMA = (
+    Path(__file__).resolve().parent / "schemas" / "keda-scaledobject-v1alpha1.yaml"
+)
+# The oldest Kubernetes release still supported upstream when this was written.
+KUBERNETES_VERSION = "1.35.0"
+SLUG = "acme-orders"
+PACKAGE = "acme_orders"
+OVERLAYS = ("dev", "prod")
+QUEUE = f"{SLUG}:queue"
+RELEASE = "0.1.0"
+
+# The metadata each KEDA scaler reads (pkg/scalers/redis_scaler.go and rabbitmq_scaler.go);
+# `<name>FromEnv` names an environment variable of the scaled container.
+TRIGGER_METADATA = {
+    "redis": {
+        "address", "addressFromEnv", "host", "hostFromEnv", "port", "portFromEnv",
+        "username", "usernameFromEnv", "passwordFromEnv", "databaseIndex", "listName",
+        "listLength", "activationListLength", "enableTLS", "unsafeSsl",
+    },
+    "rabbitmq": {
+        "host", "hostFromEnv", "protocol", "mode", "value", "activationValue", "queueName",
+        "vhostName", "queueLength", "useRegex", "excludeUnacknowledged", "operation", "timeout",
+        "unsafeSsl",
+    },
+}  # fmt: skip
+
+
+def _kubectl() -> str:
+    path = shutil.which("kubectl")
+    if path is None:
+        reason = "kubectl is not installed: it renders the kustomize overlays"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A function from a combination to its overlays' objects, each rendered once."""
+    import copier  # slow to import; only the rendering needs it
+
+    kubectl = _kubectl()
+    root = tmp_path_factory.mktemp("k8s")
+
+    @cache
+    def objects(combo: Combo) -> dict[str, list[dict[str, Any]]]:
+        """The objects of each overlay; the project is in ROOT/<combo id>, the overlays' YAML
+        in ROOT/<combo id>/rendered/<overlay>.yaml."""
+        dst = root / combo.id
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Dirty template changes")
+            copier.run_copy(
+                str(ROOT),
+                dst,
+                data={"project_name": "Acme Orders", **combo.answers},
+                defaults=True,
+                unsafe=True,
+                vcs_ref="HEAD",
+                quiet=True,
+                # Only deploy/: the rest of the project is not read here.
+                exclude=["*", "!deploy/", "!deploy/**"],
+            )
+        built = {}
+        (dst / "rendered").mkdir()
+        for overlay in OVERLAYS:
+            result = subprocess.run(
+                [kubectl, "kustomize", str(dst / "deploy" / "k8s" / "overlays" / overlay)],
+                capture_output=True,
+                text=True,
+            )
+            assert result.returncode == 0, f"kubectl kustomize {overlay}:\n{result.stderr}"
+            (dst / "rendered" / f"{overlay}.yaml").write_text(result.stdout)
+            built[overlay] = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+        return built
+
+    objects.root = root  # type: ignore[attr-defined]
+    yield objects
+
+
+def each(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [obj for obj in objects if obj["kind"] == kind]
+
+
+def one(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    found = [obj for obj in each(objects, kind) if obj["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
+    return found[0]
+
+
+def pod_specs(objects: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for obj in objects:
+        if obj["kind"] in ("Deployment", "Job"):
+            yield obj["metadata"]["name"], obj["spec"]["template"]["spec"]
+
+
+def containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+def config(objects: list[dict[str, Any]]) -> dict[str, str]:
+    (config_map,) = each(objects, "ConfigMap")
+    data: dict[str, str] = config_map["data"]
+    return data
+
+
+# ---- schemas -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
+def test_every_object_passes_the_kubernetes_schemas(
+    rendered: Any, combo: Combo, overlay: str
+) -> None:
+    errors = []
+    for obj in rendered(combo)[overlay]:
+        name = f"{obj['kind']}/{obj['metadata']['name']}"
+        if obj["apiVersion"] == "keda.sh/v1alpha1":
+            # Its schema is deploy/k8s/check.py's (below); here, the scalers' metadata keys.
+            for trigger in obj["spec"]["triggers"]:
+                unknown = set(trigger["metadata"]) - TRIGGER_METADATA[trigger["type"]]
+                if unknown:
+                    errors.append(f"{name}: unknown {trigger['type']} metadata {sorted(unknown)}")
+            continue
+        try:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            errors.append(f"{name}: {error.message} at {'.'.join(map(str, error.path))}")
+    assert not errors, "\n".join(errors)
+
+
+def run_check(project: Path, *files: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(project / "deploy" / "k8s" / "check.py"), *map(str, files)],
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
+def test_the_projects_own_check_passes(rendered: Any, combo: Combo) -> None:
+    rendered(combo)
+    project = rendered.root / combo.id
+
+    result = run_check(project, *(project / "rendered" / f"{o}.yaml" for o in OVERLAYS))
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            lambda obj: (
+                obj["spec"].update(minReplicas=0) if obj["kind"] == "ScaledObject" else None
+            ),
+            "ScaledObject: Additional properties are not allowed ('minReplicas' was unexpected)",
+        ),
+        (
+            lambda obj: (
+                obj["spec"]["triggers"][0].update(type="rabbitmq")
+                if obj["kind"] == "ScaledObject"
+                else None
+            ),
+            "ScaledObject: a rabbitmq trigger, not redis",
+        ),
+        (
+            lambda obj: (
+                obj["spec"]["template"]["spec"]["containers"][0].update(image="x:latest")
+                if obj["kind"] == "Job"
+                else None
+            ),
+            "image x:latest is not pinned to a release",
+        ),
+    ],
+    ids=["unknown-field", "wrong-trigger", "latest"],
+)
+def test_the_projects_own_check_catches(
+    rendered: Any, tmp_path: Path, change: Any, problem: str
+) -> None:
+    combo = next(c for c in COMBOS if c.tasks == "arq" and c.database == "postgresql")
+    objects = rendered(combo)["prod"]
+    bad = tmp_path / "bad.yaml"
+    changed = [dict(obj) for obj in yaml.safe_load_all(yaml.safe_dump_all(objects))]
+    for obj in changed:
+        change(obj)
+    bad.write_text(yaml.safe_dump_all(changed))
+
+    result = run_check(rendered.root / combo.id, bad)
+
+    assert result.returncode == 1
+    assert problem in result.stderr
+
+
+# ---- what each combination needs ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
+def test_the_api_is_probed_and_drains_within_its_grace_period(
+    rendered: Any, combo: Combo, overlay: str
+) -> None:
+    objects = rendered(combo)[overlay]
+    api = one(objects, "Deployment", f"{SLUG}-api")
+    pod = api["spec"]["template"]["spec"]
+    (container,) = [c for c in pod["containers"] if c["name"] == "api"]
+
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
+    pause = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    settings = config(objects)
+    shutdown = float(settings["SHUTDOWN_DRAIN_SECONDS"]) + int(settings["SHUTDOWN_TIMEOUT_SECONDS"])
+    assert pause >= 1
+    assert pod["terminationGracePeriodSeconds"] > pause + shutdown
+    assert container["resources"]["requests"] and container["resources"]["limits"]
+
+    service = one(objects, "Service", f"{SLUG}-api")
+    assert (
+        service["spec"]["selector"].items() <= api["spec"]["template"]["metadata"]["labels"].items()
+    )
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
+def test_every_pod_runs_as_non_root_on_a_read_only_root(
+    rendered: Any, combo: Combo, overlay: str
+) -> None:
+    for name, pod in pod_specs(rendered(combo)[overlay]):
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["runAsUser"] != 0, name
+        for container in containers(pod):
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] is True, (name, container["name"])
+            assert context["allowPrivilegeEscalation"] is False, (name, container["name"])
+            assert context["capabilities"]["drop"] == ["ALL"], (name, container["name"])
+            # Python and its libraries may need a scratch directory.
+            mounts = {mount["mountPath"] for mount in container["volumeMounts"]}
+            assert "/tmp" in mounts, (name, container["name"])
+            assert container["resources"]["limits"]["memory"], (name, container["name"])
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
+def test_every_image_is_a_pinned_release(rendered: Any, combo: Combo, overlay: str) -> None:
+    for name, pod in pod_specs(rendered(combo)[overlay]):
+        for container in containers(pod):
+            image = container["image"]
+            repository, _, tag = image.rpartition(":")
+            assert repository.endswith(f"/{SLUG}"), (name, image)
+            assert re.fullmatch(r"\d+\.\d+\.\d+", tag), (name, image)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
+def test_secrets_are_referenced_never_rendered(rendered: Any, combo: Combo, overlay: str) -> None:
+    objects = rendered(combo)[overlay]
+
+    assert not each(objects, "Secret")
+    for name, pod in pod_specs(objects):
+        for container in containers(pod):
+            refs = [
+                source["secretRef"]["name"]
+                for source in container["envFrom"]
+                if "secretRef" in source
+            ]
+            assert refs == [f"{SLUG}-secrets"], (name, container["name"])
+    assert not {"SECRET_KEY", "REDIS_URL", "CELERY_BROKER_URL"} & set(config(objects))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
+def test_the_worker_is_there_exactly_when_the_project_has_one(
+    rendered: Any, combo: Combo, overlay: str
+) -> None:
+    objects = rendered(combo)[overlay]
+    workers = [
+        container
+        for _, pod in pod_specs(objects)
+        for container in pod["containers"]
+        if container["name"] == "worker"
+    ]
+
+    assert len(workers) == combo.worker
+    for worker in workers:
+        assert worker["command"][0] == combo.tasks
+        assert any(part.startswith(f"{PACKAGE}.worker") for part in worker["command"])
+        # The worker's own health check (compose's), so that a hung worker is restarted.
+        assert f"{PACKAGE}.worker" in " ".join(worker["livenessProbe"]["exec"]["command"])
+        # Celery would otherwise start a process per CPU of the node, whatever the pod's limit.
+        env = {var["name"]: var["value"] for var in worker.get("env", [])}
+        assert ("CELERY_WORKER_CONCURRENCY" in env) == (combo.tasks == "celery")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
+def test_a_server_database_scales_the_api_and_migrates_once_per_release(
+    rendered: Any, combo: Combo, overlay: str
+) -> None:
+    objects = rendered(combo)[overlay]
+    api = one(objects, "Deployment", f"{SLUG}-api")
+    server = combo.database != "sqlite"
+
+    assert len(each(objects, "HorizontalPodAutoscaler")) == server
+    assert len(each(objects, "PodDisruptionBudget")) == server
+    if server:
+        assert "replicas" not in api["spec"]  # the HPA owns it
+        hpa = one(objects, "HorizontalPodAutoscaler", f"{SLUG}-api")
+        assert hpa["spec"]["scaleTargetRef"]["name"] == f"{SLUG}-api"
+        assert hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu"
+        pdb = one(objects, "PodDisruptionBudget", f"{SLUG}-api")
+        assert (
+            pdb["spec"]["selector"]["matchLabels"].items()
+            <= api["spec"]["template"]["metadata"]["labels"].items()
+        )
+        job = one(objects, "Job", f"{SLUG}-migrate.{RELEASE}")
+        assert job["spec"]["template"]["spec"]["containers"][0]["command"] == [
+            "alembic", "upgrade", "head",
+        ]  # fmt: skip
+        assert "initContainers" not in api["spec"]["template"]["spec"]
+    else:
+        # SQLite: one pod on one volume, replaced (not rolled) so that two never share the file.
+        assert api["spec"]["replicas"] == 1
+        assert api["spec"]["strategy"]["type"] == "Recreate"
+        assert not each(objects, "Job")
+        (migrate,) = api["spec"]["template"]["spec"]["initContainers"]
+        assert migrate["command"] == ["alembic", "upgrade", "head"]
+        (claim,) = each(objects, "PersistentVolumeClaim")
+        volumes = api["spec"]["template"]["spec"]["volumes"]
+        assert {
+            "name": "data",
+            "persistentVolumeClaim": {"claimName": claim["metadata"]["name"]},
+        } in volumes
+        assert config(objects)["DATABASE_URL"].startswith("sqlite:////app/data/")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
+def test_the_worker_scales_on_its_queue_through_the_brokers_trigger(
+    rendered: Any, combo: Combo, overlay: str
+) -> None:
+    objects = rendered(combo)[overlay]
+    scaled = each(objects, "ScaledObject")
+
+    # A SQLite worker shares the API's pod and volume: it cannot scale out.
+    assert len(scaled) == (combo.worker and combo.database != "sqlite")
+    for scaled_object in scaled:
+        spec = scaled_object["spec"]
+        one(objects, "Deployment", spec["scaleTargetRef"]["name"])
+        assert spec["scaleTargetRef"]["name"] == f"{SLUG}-worker"
+        (trigger,) = spec["triggers"]
+        if combo.celery_broker == "rabbitmq":
+            assert trigger["type"] == "rabbitmq"
+            assert trigger["metadata"]["queueName"] == QUEUE
+            assert trigger["metadata"]["mode"] == "QueueLength"
+            assert trigger["metadata"]["hostFromEnv"] == "CELERY_BROKER_URL"
+        else:
+            # ARQ's sorted set and Celery's Redis list: the `redis` scaler counts both.
+            assert trigger["type"] == "redis"
+            assert trigger["metadata"]["listName"] == QUEUE
+        # Only ARQ's count includes the jobs running, so only ARQ may scale to zero.
+        assert spec["minReplicaCount"] == (0 if combo.tasks == "arq" else 1)
+        assert spec["maxReplicaCount"] > spec["minReplicaCount"]
+
+
+def test_deploy_templates_keep_their_conditionals_few() -> None:
+    for path in DEPLOY_TEMPLATE.rglob("*.jinja"):
+        ifs = [line for line in path.read_text().splitlines() if "{% if" in line]
+        assert len(ifs) <= 4, path
