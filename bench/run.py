@@ -1113,7 +1113,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--redis-db", type=int, default=13, help="Redis DB number, away from tests (13)")
     p.add_argument("--keep", action="store_true", help="keep the work directory and database")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a look in under two minutes: 3 s per measurement after 1 s, one round, short "
+        "in-process batches, no variants, no generator timings; the README is left alone",
+    )
     args = p.parse_args(argv)
+    if args.quick:
+        args.duration, args.warmup, args.rounds = 3, 1, 1
+        args.asgi_seconds, args.asgi_batches = 0.5, 3
+        args.variants, args.generator_runs, args.green, args.readme = False, 0, False, None
     args.pg_port = urlsplit(args.pg).port or 5432
     args.redis_port = urlsplit(args.redis).port or 6379
     return args
