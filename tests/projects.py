@@ -7,16 +7,21 @@ static-file checks and the update tests share one list.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 DATABASES = ("postgresql", "mysql", "sqlite")
@@ -196,3 +201,102 @@ def fresh_database(services: Services) -> Iterator[None]:
         yield
     finally:
         run(drop, Path.cwd())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def started(
+    command: list[str], cwd: Path, env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a long-running command in its own process group; SIGTERM it on the way out."""
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_for(check: Any, what: str, logs: list[Path], timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+        except httpx.TransportError:
+            result = None
+        if result:
+            return result
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}\n" + "\n".join(p.read_text() for p in logs))
+
+
+# A namespace of some run of a generated project (services_for): other runs' names are theirs.
+RUN_NAMESPACE = re.compile(r"fg_[0-9a-f]{10}")
+
+
+def shared_state(services: Services) -> set[str]:
+    """The names on the shared services a run could leave behind: RabbitMQ's queues and
+    exchanges, the Redis database's keys. Kept as `rabbitmq queue NAME`, `redis key NAME`."""
+    names: set[str] = set()
+    if services.combo.celery_broker == "rabbitmq":
+        for kind in ("queue", "exchange"):
+            listed = run(["rabbitmqctl", "-q", f"list_{kind}s", "name"], Path.cwd())
+            # The first line is the column's title.
+            names |= {f"rabbitmq {kind} {name}" for name in listed.splitlines()[1:] if name}
+    if services.combo.uses_redis:
+        keys = run(["redis-cli", "-n", str(services.redis_db), "--scan"], Path.cwd())
+        names |= {f"redis key {key}" for key in keys.splitlines() if key}
+    return names
+
+
+def left_behind(services: Services, before: set[str]) -> list[str]:
+    """What appeared since `before` and is this run's: a name with its namespace, or a queue
+    or exchange with none (Celery's defaults, shared by every app on the broker).
+
+    Redis keys without any namespace are not counted: on a shared machine, projects of older
+    templates write them into the same database at the same time (`arq:job:<id>`). That ARQ's
+    job keys carry the namespace is checked by the generated project's own tests.
+    """
+    return sorted(
+        name
+        for name in shared_state(services) - before
+        if services.name in name or (name.startswith("rabbitmq") and not RUN_NAMESPACE.search(name))
+    )
+
+
+@contextmanager
+def removed_after(project: Path, services: Services, package: str = "orders") -> Iterator[None]:
+    """On the way out, remove what a served project made on the shared services.
+
+    Its own tests' helper does it, so the generator knows no runner's key names.
+    """
+    try:
+        yield
+    finally:
+        # A project without the helper keeps nothing outside its database.
+        if (project / "tests" / "leftovers.py").is_file():
+            remove = (
+                "from tests.leftovers import remove_leftovers\n"
+                f"from {package}.settings import Settings\n"
+                "remove_leftovers(Settings())\n"
+            )
+            run([project / ".venv" / "bin" / "python", "-c", remove], project, services.env)

@@ -42,7 +42,8 @@ KUBERNETES_VERSION = "1.35.0"
 SLUG = "acme-orders"
 PACKAGE = "acme_orders"
 OVERLAYS = ("dev", "prod")
-QUEUE = f"{SLUG}:queue"
+# The worker's queue, `<NAMESPACE>:<queue_key>` (copier.yml), by task runner.
+QUEUES = {"arq": f"{SLUG}:arq:queue", "celery": f"{SLUG}:celery"}
 RELEASE = "0.1.0"
 
 # The metadata each KEDA scaler reads (pkg/scalers/redis_scaler.go and rabbitmq_scaler.go);
@@ -386,13 +387,13 @@ def test_the_worker_scales_on_its_queue_through_the_brokers_trigger(
         (trigger,) = spec["triggers"]
         if combo.celery_broker == "rabbitmq":
             assert trigger["type"] == "rabbitmq"
-            assert trigger["metadata"]["queueName"] == QUEUE
+            assert trigger["metadata"]["queueName"] == QUEUES[combo.tasks]
             assert trigger["metadata"]["mode"] == "QueueLength"
             assert trigger["metadata"]["hostFromEnv"] == "CELERY_BROKER_URL"
         else:
             # ARQ's sorted set and Celery's Redis list: the `redis` scaler counts both.
             assert trigger["type"] == "redis"
-            assert trigger["metadata"]["listName"] == QUEUE
+            assert trigger["metadata"]["listName"] == QUEUES[combo.tasks]
         # Only ARQ's count includes the jobs running, so only ARQ may scale to zero.
         assert spec["minReplicaCount"] == (0 if combo.tasks == "arq" else 1)
         assert spec["maxReplicaCount"] > spec["minReplicaCount"]

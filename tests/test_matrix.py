@@ -9,13 +9,6 @@ them, and driven over real HTTP.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +20,17 @@ from projects import (
     COMBOS,
     DEFAULT,
     Combo,
+    free_port,
     fresh_database,
     install,
+    left_behind,
+    removed_after,
     require_services,
     run,
     services_for,
+    shared_state,
+    started,
+    wait_for,
 )
 
 pytestmark = pytest.mark.e2e
@@ -76,52 +75,12 @@ def test_combination(copier: Any, tmp_path: Path, combo: Combo, mypy_cache: dict
         for revision in ("head", "base", "head"):
             command = "upgrade" if revision == "head" else "downgrade"
             run([bin / "alembic", command, revision], project, services.env)
+        before = shared_state(services)
         output = run([bin / "pytest", "-q", "-p", "no:cacheprovider"], project, services.env)
 
     assert " passed" in output and "skipped" not in output, output
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def _started(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> Iterator[None]:
-    """Start a long-running command in its own process group; SIGTERM it on the way out."""
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env={**os.environ, **env},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        yield
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _wait_for(check: Any, what: str, logs: list[Path], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-        except httpx.TransportError:
-            result = None
-        if result:
-            return result
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}\n" + "\n".join(p.read_text() for p in logs))
+    # The suite removes every key, queue and exchange it made on the shared services.
+    assert left_behind(services, before) == []
 
 
 @pytest.mark.parametrize("combo", SERVED, ids=lambda combo: combo.id)
@@ -130,25 +89,25 @@ def test_served_project_processes_items(copier: Any, tmp_path: Path, combo: Comb
     project = generate(copier, tmp_path, combo)
     install(project)
     services = services_for(combo)
-    port = _free_port()
+    port = free_port()
     env = {**services.env, "PORT": str(port), "ENVIRONMENT": "development"}
     logs = [tmp_path / "api.log", tmp_path / "worker.log"]
 
     with fresh_database(services):
         run(["make", "migrate"], project, env)
-        with _started(["make", "run"], project, env, logs[0]):
+        with started(["make", "run"], project, env, logs[0]), removed_after(project, services):
             worker = ["make", "worker"] if combo.worker else ["sleep", "600"]
             with (
-                _started(worker, project, env, logs[1]),
+                started(worker, project, env, logs[1]),
                 httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client,
             ):
-                _wait_for(lambda: client.get("/health/ready").status_code == 200, "readiness", logs)
+                wait_for(lambda: client.get("/health/ready").status_code == 200, "readiness", logs)
 
                 created = client.post("/items", json={"name": "served", "description": "v1"})
                 assert created.status_code == 201, created.text
                 url = created.headers["location"]
 
-                processed = _wait_for(
+                processed = wait_for(
                     lambda: client.get(url).json()["status"] == "processed",
                     "the item to be processed",
                     logs,

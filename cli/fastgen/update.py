@@ -365,6 +365,26 @@ def _all_at(project: Path, source: Source, version: str) -> bool:
     return True
 
 
+def _runner(answers: dict[str, Any]) -> str:
+    tasks = str(answers.get("tasks", "background"))
+    return f"celery on {answers.get('celery_broker', 'redis')}" if tasks == "celery" else tasks
+
+
+def queued_jobs_note(answers: dict[str, Any], changes: dict[str, str]) -> str | None:
+    """What becomes of the jobs still queued when the task runner, or its broker, changes."""
+    old, new = _runner(answers), _runner({**answers, **changes})
+    if old == new or old == "background":  # in-process jobs are never queued anywhere
+        return None
+    return (
+        f"The task runner changed ({old} -> {new}). Jobs still queued for {old} stay in its "
+        f"queue, which no {new} worker reads. Work a resource records as unfinished (items "
+        f"still pending) is scheduled again on {new} by the API's recovery sweep once the "
+        "updated service runs; other queued jobs are not. To run them on the old runner "
+        "instead, let its worker empty the queue before you deploy. Then remove what it left on "
+        "its broker: every name there carries NAMESPACE."
+    )
+
+
 def refuse_renames(answers: dict[str, Any], changes: dict[str, str]) -> None:
     old, new = answers.get("package_name"), changes.get("package_name")
     if new is not None and old is not None and new != old:
@@ -495,6 +515,8 @@ def update(
             f".env is never rewritten by an update, and it still holds settings that no longer "
             f"fit: {', '.join(stale)}. Edit .env (compare with .env.example)."
         )
+    if queued := queued_jobs_note(answers, changes):
+        note(queued)
     if clashes or kept:
         typer.echo("Conflicts (resolve them, then commit; `fastgen update --undo` reverts all):")
         for relpath in clashes:

@@ -20,6 +20,8 @@ from .db import (
 )
 from .health import Probe
 from .http_client import create_http_client
+from .jobs import JobContext
+from .resources import RESOURCES
 from .runner import Runner, open_runner
 from .settings import Settings
 
@@ -45,14 +47,16 @@ def build_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncConte
             stack.push_async_callback(statement_engine.dispose)
             http_client = await stack.enter_async_context(create_http_client(settings))
             cache = await stack.enter_async_context(open_cache(settings))
-            runner = await stack.enter_async_context(open_runner(settings))
+            session_factory = create_session_factory(engine)
+            jobs = JobContext(session_factory, cache)
+            runner = await stack.enter_async_context(open_runner(settings, jobs, RESOURCES))
             probes = [Probe("database", partial(ping, engine)), *cache.probes, *runner.probes]
             if settings.upstream_url is not None:
                 upstream = partial(_probe_upstream, http_client, str(settings.upstream_url))
                 probes.append(Probe("upstream", upstream))
 
             yield State(
-                session_factory=create_session_factory(engine),
+                session_factory=session_factory,
                 connections=create_connections(statement_engine),
                 http_client=http_client,
                 cache=cache,

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
-from .jobs import Job
+from .jobs import Job, Unfinished
 
 
 @dataclass(frozen=True)
@@ -12,3 +12,5 @@ class Resource:
     name: str
     router: APIRouter
     jobs: tuple[Job, ...] = ()
+    # Where its jobs' work is recorded, so that a job lost on the way is run again.
+    unfinished: tuple[Unfinished, ...] = ()

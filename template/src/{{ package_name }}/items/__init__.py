@@ -5,4 +5,6 @@ from . import jobs
 from . import models as models  # the tables, for Alembic
 from .router import router
 
-resource = Resource(name="items", router=router, jobs=(jobs.process_item,))
+resource = Resource(
+    name="items", router=router, jobs=(jobs.process_item,), unfinished=(jobs.UNPROCESSED,)
+)
