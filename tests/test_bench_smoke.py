@@ -72,6 +72,8 @@ def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert {
         "hello",
         "asyncpg.get",
+        "asyncpg.list",
+        "asyncpg.post",
         "redis.hit",
         "app.live",
         "app.hit",
@@ -91,7 +93,9 @@ def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
         assert cost and cost[0]["cpu_us"] > 0, key
     for key, server in report["summary"]["servers"].items():
         assert server["startup_s"] > 0, key
-    assert len(report["generator"]["new_defaults_s"]) == 1
+    generator = report["generator"]
+    assert len(generator["new_defaults_s"]) == len(generator["update_s"]) == 1
+    assert len(generator["peer_render_s"]) == 1
 
     table = (out / "latest.md").read_text()
     assert "| GET /items/{id}, cache hit |" in table

@@ -301,15 +301,15 @@ def test_interrupted_prompt_leaves_nothing(cli: Cli, monkeypatch: pytest.MonkeyP
 def test_interrupt_while_rendering_leaves_dest_as_it_was(
     cli: Cli, monkeypatch: pytest.MonkeyPatch, pre_existing: bool
 ) -> None:
-    import copier
+    import fastgen.render  # `new -y` renders the bundled template without Copier
 
-    real_run_copy = copier.run_copy
+    real_render = fastgen.render.render
 
-    def interrupted(src: str, dst: Path, **kwargs: Any) -> object:
-        real_run_copy(src, dst, **kwargs)
+    def interrupted(root: Path, dest: Path, **kwargs: Any) -> object:
+        real_render(root, dest, **kwargs)
         raise KeyboardInterrupt  # arrives after files were written
 
-    monkeypatch.setattr(copier, "run_copy", interrupted)
+    monkeypatch.setattr(fastgen.render, "render", interrupted)
     if pre_existing:
         (Path.cwd() / "acme").mkdir()
     result = cli("new", "Acme", "-y", "--no-git")

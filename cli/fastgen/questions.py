@@ -124,9 +124,8 @@ def render_validator(name: str, answers: Mapping[str, Any], path: Path | None = 
 
 
 def _render(name: str, key: str, answers: Mapping[str, Any], path: Path | None) -> str:
-    from jinja2.sandbox import SandboxedEnvironment
+    from fastgen.render import render_string
 
     spec = load_config(path).get(name)
     text = spec.get(key, "") if isinstance(spec, Mapping) else (spec if key == "default" else "")
-    env = SandboxedEnvironment(extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"])
-    return " ".join(env.from_string(str(text or "")).render(**answers).split())
+    return " ".join(render_string(path or copier_yml(), str(text or ""), answers).split())

@@ -133,15 +133,30 @@ def copier_git(env: dict[str, str]) -> Iterator[None]:
 
 
 @contextmanager
-def copier_errors(src: str) -> Iterator[None]:
-    """Turn Copier's failures into FastgenError (2: bad input, 1: the run failed)."""
-    from copier.errors import InteractiveSessionError, UnsafeTemplateError, UserMessageError
+def render_errors(src: str) -> Iterator[None]:
+    """Turn a render's failures into FastgenError (2: bad input, 1: the run failed)."""
     from jinja2 import TemplateError
 
     try:
         yield
     except ValueError as err:
         raise FastgenError(str(err)) from err  # Copier's validator and choice messages
+    except TemplateError as err:
+        raise FastgenError(f"the template {src} failed to render: {err}", FAILURE) from err
+    except OSError as err:  # plumbum's failed git runs are OSErrors too, without a file name
+        if err.filename is None:
+            raise FastgenError(f"the template {src} could not be run: {err}", FAILURE) from err
+        raise FastgenError(f"cannot write {err.filename}: {err.strerror or err}") from err
+
+
+@contextmanager
+def copier_errors(src: str) -> Iterator[None]:
+    """Copier's own failures as FastgenError, and the rest as `render_errors` does."""
+    from copier.errors import InteractiveSessionError, UnsafeTemplateError, UserMessageError
+
+    try:
+        with render_errors(src):
+            yield
     except InteractiveSessionError as err:  # end of input (Ctrl-D) at a prompt
         raise FastgenError(
             "no answer (end of input at a prompt); nothing was written. Answer with flags or "
@@ -151,12 +166,6 @@ def copier_errors(src: str) -> Iterator[None]:
         raise FastgenError(f"{err}; pass --trust if you trust {src}") from err
     except UserMessageError as err:
         raise FastgenError(str(err), FAILURE) from err
-    except TemplateError as err:
-        raise FastgenError(f"the template {src} failed to render: {err}", FAILURE) from err
-    except OSError as err:  # plumbum's failed git runs are OSErrors too, without a file name
-        if err.filename is None:
-            raise FastgenError(f"the template {src} could not be run: {err}", FAILURE) from err
-        raise FastgenError(f"cannot write {err.filename}: {err.strerror or err}") from err
 
 
 def version_key(text: str) -> Any:

@@ -25,7 +25,7 @@ from fastgen.bundle import git
 from fastgen.errors import FastgenError
 from fastgen.preset import load_preset
 from fastgen.questions import by_name
-from fastgen.resource_update import update_resources
+from fastgen.resource_update import ANSWERS_GLOB, update_resources
 from fastgen.source import (
     ANSWERS_FILE,
     FAILURE,
@@ -354,6 +354,17 @@ def _preview(project: Path, source: Source, data: dict[str, str], recopy: bool) 
     return f"{diff}\n{stat}" if stat else ""
 
 
+def _all_at(project: Path, source: Source, version: str) -> bool:
+    """The project and every resource added to it are at the bundled template's `version`."""
+    if source.bundled is None:
+        return False
+    for path in project.glob(ANSWERS_GLOB):
+        recorded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(recorded, dict) or recorded.get("_commit") != version:
+            return False
+    return True
+
+
 def _runner(answers: dict[str, Any]) -> str:
     tasks = str(answers.get("tasks", "background"))
     return f"celery on {answers.get('celery_broker', 'redis')}" if tasks == "celery" else tasks
@@ -460,6 +471,16 @@ def update(
 
     with project_source(answers, recopy, trust) as source:
         old, new = answers.get("_commit", "?"), source.vcs_ref or "the newest"
+        if old == new and not changes and not recopy and _all_at(project, source, new):
+            # Copier's 3-way merge of a version onto itself with the recorded answers changes
+            # nothing (both sides render the same files), and it costs seconds: skip it.
+            if pretend:
+                typer.echo("No changes.")
+                note(f"Pretend: {old} -> {new}; nothing was written to {project}.")
+                return
+            save_undo(project, set())
+            typer.echo(f"Updated {project.name}: template {old} -> {new}\n  no file changed")
+            return
         if pretend:
             diff = _preview(project, source, changes, recopy)
             typer.echo(diff or "No changes.")

@@ -10,7 +10,14 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .cache import Cache, open_cache
-from .db import create_engine, create_session_factory, ping
+from .db import (
+    Connections,
+    create_connections,
+    create_engine,
+    create_session_factory,
+    create_statement_engine,
+    ping,
+)
 from .health import Probe
 from .http_client import create_http_client
 from .jobs import JobContext
@@ -21,6 +28,7 @@ from .settings import Settings
 
 class State(TypedDict):
     session_factory: async_sessionmaker[AsyncSession]
+    connections: Connections
     http_client: httpx.AsyncClient
     cache: Cache
     runner: Runner
@@ -35,6 +43,8 @@ def build_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncConte
             # is down and readiness reports it.
             engine = create_engine(settings)
             stack.push_async_callback(engine.dispose)
+            statement_engine = create_statement_engine(settings)
+            stack.push_async_callback(statement_engine.dispose)
             http_client = await stack.enter_async_context(create_http_client(settings))
             cache = await stack.enter_async_context(open_cache(settings))
             session_factory = create_session_factory(engine)
@@ -47,6 +57,7 @@ def build_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncConte
 
             yield State(
                 session_factory=session_factory,
+                connections=create_connections(statement_engine),
                 http_client=http_client,
                 cache=cache,
                 runner=runner,

@@ -3,8 +3,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, status
 
-from ..cache import CacheDep
-from ..db import SessionDep, SessionFactoryDep
+from ..cache import Cache
+from ..db import Connections, SessionDep
 from . import service
 from .keys import item_cache_key
 from .models import Item
@@ -30,25 +30,19 @@ class CachedItem:
     hit: bool
 
 
-async def cached_item(
-    item_id: ItemId, cache: CacheDep, session_factory: SessionFactoryDep
-) -> CachedItem:
+async def cached_item(item_id: int, cache: Cache, connections: Connections) -> CachedItem:
     """The item's JSON, from the cache when possible.
 
-    A hit opens no database session and skips validation: the bytes were
+    A hit takes no database connection and skips validation: the bytes were
     produced by ItemRead when they were stored.
     """
     key = item_cache_key(item_id)
     found = await cache.get(key)
     if found.value is not None:
         return CachedItem(found.value, hit=True)
-    async with session_factory() as session:
-        item = await service.get_item(session, item_id)
+    item = await service.read_item(connections, item_id)
     if item is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Item {item_id} not found")
     body = ItemRead.model_validate(item).model_dump_json().encode()
     await cache.add(key, body, found)
     return CachedItem(body, hit=False)
-
-
-CachedItemDep = Annotated[CachedItem, Depends(cached_item)]

@@ -1,10 +1,12 @@
 from collections.abc import Sequence
+from typing import Any
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from ..db import Connections, read
 from .models import Item, ItemStatus
 from .schemas import ItemCreate, ItemUpdate
 
@@ -21,19 +23,38 @@ class ItemInUse(Exception):
         super().__init__(f"Item {item_id} is still referenced")
 
 
-async def create_item(session: AsyncSession, data: ItemCreate) -> Item:
-    item = Item(**data.model_dump())
-    session.add(item)
-    await _flush_unique_name(session, item.name)
-    return item
+# Hot paths use columns on an autocommit connection (db.Connections): no ORM identity
+# map, no unit of work, no transaction round trips for rows that are only serialised.
+COLUMNS = tuple(Item.__table__.columns)
+
+
+async def create_item(connections: Connections, data: ItemCreate) -> Row[Any]:
+    """One INSERT, committed when this returns: no session or unit of work is needed."""
+    insert_item = insert(Item).values(**data.model_dump()).returning(*COLUMNS)
+    try:
+        async with connections() as connection:
+            return (await connection.execute(insert_item)).one()
+    except IntegrityError as exc:
+        # The unique constraint is the only race-free check for a taken name.
+        raise ItemNameTaken(data.name) from exc
 
 
 async def list_items(
-    session: AsyncSession, *, limit: int, offset: int
-) -> tuple[Sequence[Item], int]:
-    total = await session.scalar(select(func.count()).select_from(Item))
-    items = await session.scalars(select(Item).order_by(Item.id).limit(limit).offset(offset))
-    return items.all(), total or 0
+    connections: Connections, *, limit: int, offset: int
+) -> tuple[Sequence[Row[Any]], int]:
+    async def page(connection: AsyncConnection) -> tuple[Sequence[Row[Any]], int]:
+        total = await connection.scalar(select(func.count()).select_from(Item))
+        query = select(*COLUMNS).order_by(Item.id).limit(limit).offset(offset)
+        return (await connection.execute(query)).all(), total or 0
+
+    return await read(connections, page)
+
+
+async def read_item(connections: Connections, item_id: int) -> Row[Any] | None:
+    async def row(connection: AsyncConnection) -> Row[Any] | None:
+        return (await connection.execute(select(*COLUMNS).where(Item.id == item_id))).first()
+
+    return await read(connections, row)
 
 
 async def get_item(session: AsyncSession, item_id: int) -> Item | None:

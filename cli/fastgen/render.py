@@ -1,0 +1,335 @@
+"""Render the bundled template the way `copier copy` does, without Copier's machinery.
+
+`copier.run_copy` of the bundled template, non-interactive, spends most of its time on work
+whose result is known in advance (measured in bench/README.md):
+
+- importing Copier, which imports questionary and prompt_toolkit even when nothing is asked;
+- `git clone --mirror` of the bundle, `git worktree add`, and submodule sync and update, only
+  to check out files that are already installed next to this module;
+- one `git config --get core.fileMode` per rendered file (47), which only matters on a
+  destination that is already a git repository with `core.fileMode=false`: a new project
+  is not in one yet (`git init` runs afterwards), and a monorepo's `git add` records the mode;
+- compiling every file and every path segment as a Jinja template on every run.
+
+This module answers copier.yml's questions with Copier's rules (data, then the preset's
+defaults, then the rendered default; typed, checked against the choices and validated) and
+renders `template/` with the Jinja settings Copier uses, caching compiled templates between
+runs. `fastgen new` uses it for its own bundled template when nothing is prompted; any other
+template, version or an interactive session goes through Copier. tests/test_render_fast.py
+proves the output byte-identical to `copier.run_copy` of the bundle for several answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path, PurePath
+from typing import Any
+
+import yaml
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader
+from jinja2.sandbox import SandboxedEnvironment
+
+# Copier's defaults for what copier.yml leaves unset.
+_ANSWERS_FILE = ".copier-answers.yml"
+_SUFFIX = ".jinja"
+_SKIPPED = object()  # a `when: false` question without a default
+
+
+def _bool(value: Any) -> bool:
+    """Copier's `cast_to_bool`."""
+    try:
+        return bool(float(value))
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, str):
+        lower = value.strip().lower()
+        if not lower:
+            return False
+        if lower in {"y", "yes", "t", "true", "on"}:
+            return True
+        if lower in {"n", "no", "f", "false", "off", "~", "null", "none"}:
+            return False
+    return bool(value)
+
+
+def _str(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    raise ValueError(f"Could not convert {value} to string")
+
+
+_CAST: dict[str, Any] = {
+    "bool": _bool,
+    "float": float,
+    "int": int,
+    "json": json.loads,
+    "str": _str,
+    "yaml": yaml.safe_load,
+    "path": str,
+}
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "fastgen" / "jinja"
+
+
+class _Loader(FileSystemLoader):
+    """The template's files, and the strings copier.yml and path names hold, by name.
+
+    Loading the strings by name (`string:<sha1>`) lets the bytecode cache keep them too:
+    there are more of them (defaults, validators, path segments) than files.
+    """
+
+    def __init__(self, root: Path) -> None:
+        super().__init__([str(root)])
+        self.strings: dict[str, str] = {}
+
+    def get_source(self, environment: Environment, template: str) -> Any:
+        text = self.strings.get(template)
+        if text is not None:
+            return text, None, lambda: True
+        return super().get_source(environment, template)
+
+
+@cache
+def _environment(root: Path, envops: tuple[tuple[str, Any], ...]) -> SandboxedEnvironment:
+    """Copier's Jinja environment for `root`, plus a bytecode cache of compiled templates.
+
+    The cache is keyed by each template's name and a checksum of its source, so an edited
+    template is recompiled; without a writable cache directory it is simply not used.
+    """
+    bytecode_cache = None
+    directory = _cache_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if os.access(directory, os.W_OK):
+            bytecode_cache = FileSystemBytecodeCache(str(directory))
+    except OSError:
+        pass
+    return SandboxedEnvironment(
+        loader=_Loader(root),
+        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
+        bytecode_cache=bytecode_cache,
+        **dict(envops),
+    )
+
+
+class _Renderer:
+    def __init__(self, root: Path, config: Mapping[str, Any]) -> None:
+        self.root = root
+        self.config = config
+        envops = {"keep_trailing_newline": True, **(config.get("_envops") or {})}  # Copier's
+        self.env = _environment(root, tuple(sorted(envops.items())))
+        self.loader: _Loader = self.env.loader  # type: ignore[assignment]
+        self._strings: dict[str, Any] = {}
+
+    def string(self, text: str, context: Mapping[str, Any]) -> str:
+        template = self._strings.get(text)
+        if template is None:
+            name = "string:" + hashlib.sha1(text.encode()).hexdigest()
+            self.loader.strings[name] = text
+            template = self._strings[text] = self.env.get_template(name)
+        return str(template.render(context))
+
+    def value(self, value: Any, context: Mapping[str, Any]) -> Any:
+        """Copier's `render_value`: strings are templates, lists render item by item."""
+        if isinstance(value, str):
+            return self.string(value, context)
+        if isinstance(value, list):
+            return [self.value(item, context) for item in value]
+        return value
+
+
+@cache
+def _string_renderer(root: Path) -> _Renderer:
+    return _Renderer(root, _load(root / "copier.yml"))
+
+
+def render_string(copier_yml: Path, text: str, context: Mapping[str, Any]) -> str:
+    """One of copier.yml's Jinja strings rendered as Copier would, compiled once (cached)."""
+    return _string_renderer(copier_yml.resolve().parent).string(text, context)
+
+
+def _choices(raw: Any) -> list[Any]:
+    if isinstance(raw, Mapping):
+        raw = list(raw.values())
+    values = []
+    for item in raw or []:
+        if isinstance(item, Mapping):  # {value: ..., disabled: ...} entries are not used here
+            raise NotImplementedError("choice mappings")
+        if isinstance(item, list) and len(item) == 2:
+            item = item[1]
+        values.append(item)
+    return values
+
+
+def answer_questions(
+    renderer: _Renderer,
+    data: Mapping[str, Any],
+    user_defaults: Mapping[str, Any],
+    system: Mapping[str, Any],
+) -> tuple[dict[str, Any], set[str]]:
+    """Every question's answer, and the hidden ones (`when` false), as `copier copy --defaults`."""
+    answers: dict[str, Any] = {}
+    hidden: set[str] = set()
+    settings_defaults = _copier_settings().get("defaults") or {}
+    for name, spec in renderer.config.items():
+        if name.startswith("_"):
+            continue
+        if not isinstance(spec, Mapping):
+            spec = {"default": spec}
+        if set(spec) - {"type", "help", "default", "choices", "when", "validator"}:
+            raise NotImplementedError(f"question {name} uses settings this renderer does not know")
+        context = {**system, **user_defaults, **data, **answers}
+        type_name = spec.get("type") or type(spec.get("default")).__name__
+        type_name = renderer.value(type_name, context)
+        if type_name not in _CAST:
+            type_name = "yaml"
+        when = _bool(renderer.value(spec.get("when", True), context))
+        if not when:
+            hidden.add(name)
+            if "default" not in spec and name not in data:
+                continue
+        if name in data:
+            raw = data[name]
+        elif name in user_defaults:
+            raw = user_defaults[name]
+        elif name in settings_defaults or "default" in spec:
+            raw = renderer.value(settings_defaults.get(name, spec.get("default")), context)
+        else:
+            raise ValueError(f'Question "{name}" is required')
+        answer = _parse(name, type_name, raw, renderer.value(spec.get("choices"), context))
+        if (when or name in data) and spec.get("validator"):
+            message = renderer.string(spec["validator"], {**context, name: answer}).strip()
+            if message:
+                raise ValueError(f"Validation error for question '{name}': {message}")
+        answers[name] = answer
+    return answers, hidden
+
+
+def _parse(name: str, type_name: str, raw: Any, choices: Any) -> Any:
+    cast = _CAST[type_name]
+    if raw is None and type_name not in {"json", "yaml"}:
+        raise ValueError(f'Invalid answer "{raw}" to question "{name}" of type "{type_name}"')
+    try:
+        answer = cast(raw)
+    except (TypeError, AttributeError):
+        if type_name not in {"json", "yaml"}:
+            raise
+        answer = raw
+    if choices:
+        valid = [cast(choice) for choice in _choices(choices)]
+        if answer not in valid:
+            raise ValueError(f"Invalid choice for '{name}': {answer!r} is not in {valid}")
+    return answer
+
+
+def render(
+    root: Path,
+    dest: Path,
+    *,
+    data: Mapping[str, Any],
+    user_defaults: Mapping[str, Any],
+    src_path: str,
+    commit: str,
+) -> Path:
+    """Write the project `copier copy` would write into `dest`; returns the answers file.
+
+    Raises ValueError for an invalid answer (as Copier does) and jinja2's TemplateError
+    when the template fails to render.
+    """
+    config = _load(root / "copier.yml")
+    renderer = _Renderer(root, config)
+    answers_rel = str(config.get("_answers_file", _ANSWERS_FILE))
+    suffix = str(config.get("_templates_suffix", _SUFFIX))
+    conf = {"answers_file": PurePath(answers_rel), "src_path": PurePath(root), "sep": os.sep}
+    system = {
+        "_copier_conf": conf,
+        "_folder_name": dest.name,
+        "_copier_python": sys.executable,
+        "_copier_phase": "prompt",
+    }
+    answers, hidden = answer_questions(renderer, data, user_defaults, system)
+    remembered = {"_commit": commit, "_src_path": src_path}
+    remembered |= {k: v for k, v in answers.items() if k not in hidden and not k.startswith("_")}
+    context = {**answers, **system, "_copier_answers": remembered, "_copier_phase": "render"}
+
+    from pathspec import PathSpec
+
+    patterns = [renderer.string(str(p), context) for p in config.get("_exclude") or []]
+    excluded = PathSpec.from_lines("gitignore", patterns).match_file
+    if not config.get("_subdirectory"):  # Copier then adds default exclusions
+        raise NotImplementedError("a template without _subdirectory")
+    subdirectory = root / str(config["_subdirectory"])
+    dest.mkdir(parents=True, exist_ok=True)
+    for source in _scan(subdirectory):
+        relative = source.relative_to(subdirectory)
+        is_template = relative.name.endswith(suffix)
+        if not is_template and (subdirectory / f"{relative}{suffix}").exists():
+            continue  # the templated sibling wins
+        if is_template:
+            relative = relative.with_suffix("")
+        parts = [renderer.string(part, context) for part in relative.parts]
+        if not all(parts):
+            continue  # a segment rendered empty: the file or folder is not wanted
+        target_rel = Path(*parts)
+        if parts[-1] == answers_rel:
+            target_rel = Path(answers_rel)
+        if excluded(str(target_rel)):
+            continue
+        target = dest / target_rel
+        if source.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        if is_template:
+            name = source.relative_to(root).as_posix()
+            content = renderer.env.get_template(name).render(context).encode()
+        else:
+            content = source.read_bytes()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        mode = source.stat().st_mode
+        if target.stat().st_mode != mode:
+            target.chmod(mode)
+    return dest / answers_rel
+
+
+def _scan(directory: Path) -> list[Path]:
+    """Paths below `directory`, each folder before its contents (Copier's `scantree`)."""
+    found: list[Path] = []
+    for entry in os.scandir(directory):
+        found.append(Path(entry.path))
+        if entry.is_dir():
+            found.extend(_scan(Path(entry.path)))
+    return found
+
+
+def _copier_settings() -> dict[str, Any]:
+    """The user's Copier settings (`defaults` apply to every template), found as Copier does."""
+    configured = os.environ.get("COPIER_SETTINGS_PATH")
+    if configured:
+        path = Path(configured)
+    else:
+        from platformdirs import user_config_path
+
+        path = user_config_path("copier", appauthor=False) / "settings.yml"
+    if not path.is_file():
+        return {}
+    settings = yaml.safe_load(path.read_bytes())
+    if not isinstance(settings, dict) or not isinstance(settings.get("defaults", {}), dict):
+        raise ValueError(f"Copier's settings file {path} is not a mapping with `defaults`")
+    return settings
+
+
+def _load(path: Path) -> dict[str, Any]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    config = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    return config if isinstance(config, dict) else {}
