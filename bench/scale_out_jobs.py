@@ -126,7 +126,7 @@ def arq_worker() -> None:
 
 
 def celery_worker(name: str) -> None:
-    from celery.signals import worker_process_shutdown, worker_ready
+    from celery.signals import setup_logging, worker_process_shutdown, worker_ready
 
     app: Any = None
 
@@ -135,6 +135,11 @@ def celery_worker(name: str) -> None:
     def close(**_kwargs: object) -> None:
         if "http" in clients:
             app.runtime.run(lambda _context: close_client())
+
+    # As the generated worker.py does: the app's logging, not Celery's handlers.
+    @setup_logging.connect(weak=False)
+    def use_app_logging(**_kwargs: object) -> None:
+        project("logs").configure_logging(settings())
 
     @worker_ready.connect(weak=False)
     def announce(**_kwargs: object) -> None:
