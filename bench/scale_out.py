@@ -23,7 +23,6 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -93,7 +92,6 @@ class Project:
     key: str
     path: Path
     package: str
-    worker_target: str  # what the worker command names: the ARQ settings or the Celery app
 
     @property
     def python(self) -> str:
@@ -115,14 +113,7 @@ def render(key: str, answers: dict[str, str], dest: Path) -> Project:
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(dest / ".venv")}
     env.pop("VIRTUAL_ENV", None)
     run(["uv", "sync", "--quiet", "--no-dev", "--compile-bytecode"], cwd=dest, env=env)
-    # The worker command as rendered (copier.yml's worker_command, via the Makefile's target).
-    makefile = (dest / "Makefile").read_text()
-    command = re.search(r"^\tuv run ((?:arq|celery) .*)$", makefile, re.MULTILINE)
-    if command is None:
-        raise SystemExit(f"{key}: no worker command in the generated Makefile")
-    words = command.group(1).split()
-    target = words[1] if words[0] == "arq" else words[words.index("-A") + 1]
-    return Project(key, dest, "scale_bench", target)
+    return Project(key, dest, "scale_bench")
 
 
 class Processes:
@@ -169,7 +160,6 @@ class Setup:
         env = {
             **self.base_env,
             "BENCH_PACKAGE": project.package,
-            "BENCH_WORKER_TARGET": project.worker_target,
             "PYTHONPATH": str(BENCH),
             **extra,
         }
@@ -194,10 +184,11 @@ def start_workers(
 ) -> list[subprocess.Popen[bytes]]:
     workers = []
     names = [f"{project.key}-{tag}-w{i}" for i in range(count)]
+    # The benchmark's job calls the upstream: the project's UPSTREAM_URL, set for the workers only.
+    env = setup.env(project, UPSTREAM_URL=setup.base_env["BENCH_UPSTREAM_URL"])
     for name in names:
-        command = ["arq-worker"] if project.key == "arq" else ["celery-worker", f"{name}@bench"]
-        cmd = [project.python, str(BENCH / "scale_out_jobs.py"), *command]
-        workers.append(setup.processes.start(name, cmd, setup.env(project), project.path))
+        cmd = [project.python, str(BENCH / "scale_out_jobs.py"), "worker", f"{name}@bench"]
+        workers.append(setup.processes.start(name, cmd, env, project.path))
     ready = "BENCH_WORKER_READY"  # printed by scale_out_jobs.py once a worker takes jobs
 
     def all_ready() -> bool:
@@ -259,7 +250,9 @@ def scale_out(
             workers = start_workers(setup, project, count, f"{count}x")
             pids = [worker.pid for worker in workers]
             cpu_before, (busy_before, total_before) = tree_cpu_seconds(pids), machine_busy()
-            seconds = json.loads(setup.tool(project, "drain", str(jobs)))["seconds"]
+            # The last line: a job the runner could not queue is logged before it.
+            drained = setup.tool(project, "drain", str(jobs)).strip().splitlines()[-1]
+            seconds = json.loads(drained)["seconds"]
             cpu_after, (busy_after, total_after) = tree_cpu_seconds(pids), machine_busy()
             for worker in workers:
                 setup.processes.stop(worker)

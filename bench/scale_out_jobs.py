@@ -1,23 +1,25 @@
 """Workers, an upstream and a job feeder for scale_out.py, run by a generated project's Python.
 
 The generated example job only writes one row. To make it I/O-bound, as a job that calls another
-service is, the benchmark's job first calls a throwaway upstream on loopback that answers after
-BENCH_DELAY_MS, through the project's own pooled client (`http_client.create_http_client`), then
-runs the generated job's body (`items.processing.process_item`) on the worker's own engine. The
-workers are the project's own, found from its worker command (BENCH_WORKER_TARGET), with this one
-job registered on them: the ARQ WorkerSettings and the Celery app are used as generated.
+service is, the benchmark adds a resource of its own whose one job, `bench_job`, first calls a
+throwaway upstream on loopback that answers after BENCH_DELAY_MS (the project's UPSTREAM_URL),
+through the project's own pooled client (`http_client.create_http_client`), then runs the
+generated job (`items.jobs.process_item`) with the worker's JobContext. The workers are built by
+the project's own adapter over `[*RESOURCES, bench_resource]` (ARQ: `runner.worker_settings`,
+Celery: `runner.create_celery_app`), so they register, name and run jobs as the generated worker
+does; jobs are queued through the project's own runner (`runner.open_runner`, `enqueue`).
 
     python scale_out_jobs.py upstream PORT        serve the upstream (uvicorn, one process)
-    python scale_out_jobs.py arq-worker           run one ARQ worker
-    python scale_out_jobs.py celery-worker NAME   run one Celery worker process (--concurrency 1)
+    python scale_out_jobs.py worker NAME          run one worker (Celery: --concurrency 1)
     python scale_out_jobs.py drain COUNT          queue a job per item 1..COUNT, wait until all are
                                                   processed, print {"seconds": ...}
     python scale_out_jobs.py reset                set every item back to pending
-    python scale_out_jobs.py clean                delete the benchmark's queue and job keys
+    python scale_out_jobs.py clean                delete every key, queue and exchange the run made
+                                                  (all named after NAMESPACE)
 
-Environment: the project's settings (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, NAMESPACE), plus
-BENCH_PACKAGE, BENCH_WORKER_TARGET, BENCH_UPSTREAM_URL and BENCH_DELAY_MS (and, to try another ARQ
-poll interval than the generated one, BENCH_ARQ_POLL_DELAY).
+Environment: the project's settings (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, NAMESPACE,
+UPSTREAM_URL), plus BENCH_PACKAGE and BENCH_DELAY_MS (and, to try another ARQ poll interval than
+the generated one, BENCH_ARQ_POLL_DELAY).
 """
 
 from __future__ import annotations
@@ -28,10 +30,8 @@ import json
 import os
 import sys
 import time
-from functools import partial
 from typing import Any
 
-JOB = "bench_call_then_process"
 READY = "BENCH_WORKER_READY"
 
 
@@ -43,11 +43,35 @@ def settings() -> Any:
     return project("settings").get_settings()
 
 
-async def call_then_process(client: Any, session_factory: Any, item_id: int) -> bool:
-    response = await client.get(os.environ["BENCH_UPSTREAM_URL"])
+def is_celery() -> bool:
+    return hasattr(project("runner"), "create_celery_app")
+
+
+# ---- the benchmark's resource: one I/O-bound job -------------------------------------------------
+
+# One pooled client per worker process, opened on the worker's event loop on first use.
+clients: dict[str, Any] = {}
+
+
+async def bench_job(context: Any, item_id: int) -> bool:
+    if "http" not in clients:
+        clients["http"] = project("http_client").create_http_client(settings())
+    response = await clients["http"].get(str(settings().upstream_url))
     response.raise_for_status()
-    processed: bool = await project("items.processing").process_item(session_factory, item_id)
+    processed: bool = await project("items.jobs").process_item(context, item_id)
     return processed
+
+
+async def close_client() -> None:
+    if "http" in clients:
+        await clients.pop("http").aclose()
+
+
+def resources() -> list[Any]:
+    bench = project("registry").Resource(
+        name="bench", router=importlib.import_module("fastapi").APIRouter(), jobs=(bench_job,)
+    )
+    return [*project("resources").RESOURCES, bench]
 
 
 # ---- the upstream: answers every request after BENCH_DELAY_MS -----------------------------------
@@ -82,56 +106,46 @@ def upstream(port: int) -> None:
 
 
 def arq_worker() -> None:
-    from arq.worker import func, run_worker
+    from arq.worker import run_worker
 
-    module, _, attr = os.environ["BENCH_WORKER_TARGET"].rpartition(".")
-    generated = getattr(importlib.import_module(module), attr)
-    if isinstance(generated, type):
-        generated = {k: v for k, v in vars(generated).items() if not k.startswith("_")}
-    http_client = project("http_client")
+    generated = project("runner").worker_settings(settings(), resources())
+    startup, shutdown = generated["on_startup"], generated["on_shutdown"]
 
-    async def startup(ctx: dict[str, Any]) -> None:
-        await generated["on_startup"](ctx)
-        ctx["bench_http"] = http_client.create_http_client(ctx["settings"])
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        await startup(ctx)
         print(READY, flush=True)
 
-    async def shutdown(ctx: dict[str, Any]) -> None:
-        await ctx["bench_http"].aclose()
-        await generated["on_shutdown"](ctx)
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        await close_client()
+        await shutdown(ctx)
 
-    async def job(ctx: dict[str, Any], item_id: int) -> bool:
-        return await call_then_process(ctx["bench_http"], ctx["session_factory"], item_id)
-
-    hooks = {"on_startup": startup, "on_shutdown": shutdown}
-    worker_settings = {**generated, "functions": [func(job, name=JOB)], **hooks}
+    worker_settings = {**generated, "on_startup": on_startup, "on_shutdown": on_shutdown}
     if os.environ.get("BENCH_ARQ_POLL_DELAY"):  # a what-if: the generated worker keeps ARQ's 0.5 s
         worker_settings["poll_delay"] = float(os.environ["BENCH_ARQ_POLL_DELAY"])
     run_worker(worker_settings)
 
 
 def celery_worker(name: str) -> None:
-    from celery.app.utils import find_app
-    from celery.signals import worker_ready
+    from celery.signals import setup_logging, worker_process_shutdown, worker_ready
 
-    app = find_app(os.environ["BENCH_WORKER_TARGET"])
-    http_client = project("http_client")
-    clients: dict[str, Any] = {}
+    app: Any = None
 
-    async def job(item_id: int, resources: Any) -> bool:
-        # Opened on the worker's one event loop, on first use, like the generated resources.
-        if "http" not in clients:
-            clients["http"] = http_client.create_http_client(settings())
-        return await call_then_process(clients["http"], resources.session_factory, item_id)
+    # Connected before the app's own handler, which closes the runtime the client lives on.
+    @worker_process_shutdown.connect(weak=False)
+    def close(**_kwargs: object) -> None:
+        if "http" in clients:
+            app.runtime.run(lambda _context: close_client())
+
+    # As the generated worker.py does: the app's logging, not Celery's handlers.
+    @setup_logging.connect(weak=False)
+    def use_app_logging(**_kwargs: object) -> None:
+        project("logs").configure_logging(settings())
 
     @worker_ready.connect(weak=False)
     def announce(**_kwargs: object) -> None:
         print(READY, flush=True)
 
-    @app.task(name=JOB, shared=False)
-    def bench(item_id: int) -> bool:
-        result: bool = app.runtime.run(partial(job, item_id))
-        return result
-
+    app = project("runner").create_celery_app(settings(), resources())
     # No mingle or gossip: the broker is shared with other runs, whose workers are not ours.
     app.worker_main(
         ["worker", "--concurrency", "1", "--loglevel", "INFO", "--hostname", name,
@@ -155,46 +169,23 @@ async def processed_count(count: int) -> int:
         await conn.close()
 
 
-async def enqueue(count: int) -> None:
-    ids = range(1, count + 1)
-    current = settings()
-    if hasattr(current, "celery_broker_url"):
-        app = project("celery_app").create_celery_app(current)
-        with app.producer_or_acquire() as producer:
-            for item_id in ids:
-                app.send_task(JOB, args=[item_id], producer=producer)
-        app.close()
-        return
-    from arq.connections import RedisSettings, create_pool
-
-    pool = await create_pool(
-        RedisSettings.from_dsn(current.redis_url), default_queue_name=current.queue_name
-    )
-    try:
-        for start in range(0, count, 200):
-            await asyncio.gather(
-                *(
-                    pool.enqueue_job(JOB, item_id, _job_id=f"{current.namespace}-{item_id}")
-                    for item_id in ids[start : start + 200]
-                )
-            )
-    finally:
-        await pool.aclose()
-
-
 async def drain(count: int, timeout: float = 600) -> float:
-    # Importing the client library is not part of the time.
-    if hasattr(settings(), "celery_broker_url"):
-        project("celery_app")
-    else:
-        importlib.import_module("arq.connections")
-    t0 = time.perf_counter()
-    await enqueue(count)
-    while await processed_count(count) < count:
-        if time.perf_counter() - t0 > timeout:
-            raise SystemExit(f"not drained after {timeout} s")
-        await asyncio.sleep(0.05)
-    return time.perf_counter() - t0
+    current = settings()
+    # The API's own path: the runner as the lifespan opens it (with no resources to recover,
+    # so its sweep schedules nothing), and `enqueue`, many requests at a time.
+    async with (
+        project("jobs").open_job_context(current) as context,
+        project("runner").open_runner(current, context, []) as runner,
+    ):
+        t0 = time.perf_counter()
+        for start in range(1, count + 1, 200):
+            stop = min(start + 200, count + 1)
+            await asyncio.gather(*(runner.enqueue(bench_job, i) for i in range(start, stop)))
+        while await processed_count(count) < count:
+            if time.perf_counter() - t0 > timeout:
+                raise SystemExit(f"not drained after {timeout} s")
+            await asyncio.sleep(0.05)
+        return time.perf_counter() - t0
 
 
 async def reset() -> None:
@@ -207,48 +198,49 @@ async def reset() -> None:
         await conn.close()
 
 
-async def clean() -> None:
+def clean() -> None:
+    """Everything the run made is named after NAMESPACE: remove it all."""
     current = settings()
-    if hasattr(current, "redis_url"):
-        from redis.asyncio import Redis
+    broker = str(getattr(current, "celery_broker_url", "") or "")
+    if broker.startswith("amqp"):
+        from kombu import Connection, Exchange, Queue
 
-        redis = Redis.from_url(current.redis_url)
-        try:
-            patterns = [
-                f"{current.namespace}*",
-                f"arq:*:{current.namespace}-*",
-                f"*{current.queue_name}*",
-            ]
-            for pattern in patterns:
-                keys = [key async for key in redis.scan_iter(match=pattern, count=1000)]
-                for start in range(0, len(keys), 1000):
-                    await redis.delete(*keys[start : start + 1000])
-        finally:
-            await redis.aclose()
-    if str(getattr(current, "celery_broker_url", "")).startswith("amqp"):
-        app = project("celery_app").create_celery_app(current)
-        with app.connection_for_write() as connection:
-            connection.default_channel.queue_delete(current.queue_name)
-        app.close()
+        queue = project("jobs").queue_name(current)
+        with Connection(broker) as connection:
+            channel = connection.default_channel
+            Queue(queue, channel=channel).delete()
+            # The task exchange, and remote control's and events' exchanges (the workers'
+            # own pidbox queues are auto-deleted when they disconnect).
+            for exchange in (queue, f"{queue}.pidbox", f"reply.{queue}.pidbox", f"{queue}.events"):
+                Exchange(exchange, channel=channel).delete()
+    if getattr(current, "redis_url", None):
+        from redis import Redis
+
+        # Celery's keys carry the prefix; ARQ's per-job keys have the job id, which starts with it.
+        patterns = [f"{current.namespace}:*", f"arq:*:{current.namespace}:*"]
+        with Redis.from_url(current.redis_url) as redis:
+            keys = [key for p in patterns for key in redis.scan_iter(match=p, count=1000)]
+            for start in range(0, len(keys), 1000):
+                redis.delete(*keys[start : start + 1000])
 
 
 def main(argv: list[str]) -> None:
     command, *args = argv
     if command == "upstream":
         upstream(int(args[0]))
-    elif command == "arq-worker":
-        arq_worker()
-    elif command == "celery-worker":
-        celery_worker(args[0])
+    elif command == "worker":
+        celery_worker(args[0]) if is_celery() else arq_worker()
     elif command == "drain":
         print(json.dumps({"seconds": asyncio.run(drain(int(args[0])))}))
     elif command == "reset":
         asyncio.run(reset())
     elif command == "clean":
-        asyncio.run(clean())
+        clean()
     else:
         raise SystemExit(f"unknown command {command!r}\n{__doc__}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    # Run as the module `scale_out_jobs`, not `__main__`: a job's name is `<module>.<qualname>`,
+    # and the workers and the feeder must agree on it.
+    importlib.import_module("scale_out_jobs").main(sys.argv[1:])

@@ -1,9 +1,10 @@
 """The scale-out benchmark (bench/scale_out.py) runs end to end, so the script cannot rot.
 
-A tiny run: 30 jobs, 1 and 2 ARQ workers, and the drain test for 4 seconds when haproxy and wrk
-are installed. It asserts that the jobs drained and the drain test passed; it asserts no
-throughput (the benchmark is not a test). Skipped locally when PostgreSQL or Redis is missing;
-under CI=true a missing service fails instead.
+A tiny run: 30 jobs, 1 and 2 workers of an ARQ project and of a Celery-on-Redis one (both
+adapters: `worker_settings` and `create_celery_app`), and the drain test for 4 seconds when
+haproxy and wrk are installed. It asserts that the jobs drained and the drain test passed; it
+asserts no throughput (the benchmark is not a test). Skipped locally when PostgreSQL or Redis
+is missing; under CI=true a missing service fails instead.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def test_scale_out_benchmark_runs_end_to_end() -> None:
             str(SCALE_OUT),
             "--jobs=30",
             "--workers=1,2",
-            "--runners=arq",
+            "--runners=arq,celery-redis",
             f"--drain-seconds={4 if drain else 0}",
             "--drain-window=2",
         ],
@@ -57,6 +58,7 @@ def test_scale_out_benchmark_runs_end_to_end() -> None:
 
     assert result.returncode == 0, result.stderr[-4000:]
     assert "| arq | " in result.stdout
-    assert "drained 30 jobs" in result.stderr
+    assert "| celery-redis | " in result.stdout
+    assert result.stderr.count("drained 30 jobs") == 4
     if drain:
         assert "PASS." in result.stdout
