@@ -7,7 +7,6 @@ static-file checks and the update tests share one list.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import socket
@@ -250,9 +249,6 @@ def wait_for(check: Any, what: str, logs: list[Path], timeout: float = 30) -> An
 
 
 # A namespace of some run of a generated project (services_for): other runs' names are theirs.
-RUN_NAMESPACE = re.compile(r"fg_[0-9a-f]{10}")
-
-
 def shared_state(services: Services) -> set[str]:
     """The names on the shared services a run could leave behind: RabbitMQ's queues and
     exchanges, the Redis database's keys. Kept as `rabbitmq queue NAME`, `redis key NAME`."""
@@ -270,7 +266,8 @@ def shared_state(services: Services) -> set[str]:
 
 def left_behind(services: Services, before: set[str]) -> list[str]:
     """What appeared since `before` and is this run's: a name with its namespace, or a queue
-    or exchange with none (Celery's defaults, shared by every app on the broker).
+    or exchange with none (Celery's defaults, shared by every app on the broker). A namespaced
+    name holds `<NAMESPACE>:`; one of another namespace belongs to a concurrent run.
 
     Redis keys without any namespace are not counted: on a shared machine, projects of older
     templates write them into the same database at the same time (`arq:job:<id>`). That ARQ's
@@ -279,7 +276,7 @@ def left_behind(services: Services, before: set[str]) -> list[str]:
     return sorted(
         name
         for name in shared_state(services) - before
-        if services.name in name or (name.startswith("rabbitmq") and not RUN_NAMESPACE.search(name))
+        if services.name in name or (name.startswith("rabbitmq") and ":" not in name)
     )
 
 

@@ -27,8 +27,18 @@ from fastgen.errors import FastgenError
 from fastgen.fields import Field, parse_field, parse_fields
 from fastgen.migrations import head, next_revision
 from fastgen.registry_file import resources_in, with_resource
-from projects import DEFAULT, Combo, fresh_database, install, require_services, run, services_for
-from test_matrix import _free_port, _started, _wait_for
+from projects import (
+    DEFAULT,
+    Combo,
+    free_port,
+    fresh_database,
+    install,
+    require_services,
+    run,
+    services_for,
+    started,
+    wait_for,
+)
 from test_update import assert_own_tests_pass, commit_all, git, set_version
 
 EVERY_TYPE = [
@@ -332,17 +342,17 @@ def test_served_resources_answer_over_http(tmp_path: Path, combo: Combo) -> None
     add_customers_and_orders(project)
     install(project)
     services = services_for(combo)
-    port = _free_port()
+    port = free_port()
     env = {**services.env, "PORT": str(port), "ENVIRONMENT": "development"}
     log = tmp_path / "api.log"
 
     with fresh_database(services):
         run(["make", "migrate"], project, env)
         with (
-            _started(["make", "run"], project, env, log),
+            started(["make", "run"], project, env, log),
             httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client,
         ):
-            _wait_for(lambda: client.get("/health/ready").status_code == 200, "readiness", [log])
+            wait_for(lambda: client.get("/health/ready").status_code == 200, "readiness", [log])
             ada = {"name": "Ada", "email": "ada@example.com", "vip": True}
             created = client.post("/customers", json=ada)
             assert created.status_code == 201, created.text
