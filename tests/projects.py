@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DATABASES = ("postgresql", "mysql", "sqlite")
 CACHES = ("redis", "none")
@@ -83,6 +86,24 @@ COMBOS = [
     for tasks, broker in RUNNERS
 ]
 DEFAULT = Combo("postgresql", "redis", "background")
+
+
+def render_combo(combo: Combo, dst: Path, exclude: Sequence[str] = ()) -> None:
+    """Render this checkout's template (its working tree) for `combo` with plain Copier."""
+    import copier  # slow to import; only the tests that render need it
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Dirty template changes")
+        copier.run_copy(
+            str(ROOT),
+            dst,
+            data={"project_name": "Acme Orders", **combo.answers},
+            defaults=True,
+            unsafe=True,
+            vcs_ref="HEAD",
+            quiet=True,
+            exclude=list(exclude),
+        )
 
 
 def reachable(port: int) -> bool:

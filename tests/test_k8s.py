@@ -20,7 +20,6 @@ import re
 import shutil
 import subprocess
 import sys
-import warnings
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -30,7 +29,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from projects import COMBOS, Combo
+from projects import COMBOS, Combo, render_combo
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY_TEMPLATE = ROOT / "template" / "deploy"
@@ -75,8 +74,6 @@ def _kubectl() -> str:
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A function from a combination to its overlays' objects, each rendered once."""
-    import copier  # slow to import; only the rendering needs it
-
     kubectl = _kubectl()
     root = tmp_path_factory.mktemp("k8s")
 
@@ -85,19 +82,8 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         """The objects of each overlay; the project is in ROOT/<combo id>, the overlays' YAML
         in ROOT/<combo id>/rendered/<overlay>.yaml."""
         dst = root / combo.id
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Dirty template changes")
-            copier.run_copy(
-                str(ROOT),
-                dst,
-                data={"project_name": "Acme Orders", **combo.answers},
-                defaults=True,
-                unsafe=True,
-                vcs_ref="HEAD",
-                quiet=True,
-                # Only deploy/: the rest of the project is not read here.
-                exclude=["*", "!deploy/", "!deploy/**"],
-            )
+        # Only deploy/: the rest of the project is not read here.
+        render_combo(combo, dst, exclude=["*", "!deploy/", "!deploy/**"])
         built = {}
         (dst / "rendered").mkdir()
         for overlay in OVERLAYS:

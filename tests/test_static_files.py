@@ -34,7 +34,7 @@ import pytest
 import yaml
 from filelock import FileLock, Timeout
 
-from projects import COMBOS, Combo
+from projects import COMBOS, Combo, render_combo
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = Path(__file__).resolve().parent / "tools"
@@ -96,22 +96,6 @@ def test_the_matrix_covers_every_choice() -> None:
 # ---- rendering: once per combination and run, shared by the xdist workers -----------------------
 
 
-def _render(combo: Combo, dst: Path) -> None:
-    import copier  # slow to import; only these tests need it
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Dirty template changes")
-        copier.run_copy(
-            str(ROOT),
-            dst,
-            data={"project_name": "Acme Orders", **combo.answers},
-            defaults=True,
-            unsafe=True,
-            vcs_ref="HEAD",
-            quiet=True,
-        )
-
-
 def _ensure_rendered(combo: Combo, root: Path, *, wait: bool) -> bool:
     """Render `combo` under `root` unless done; False if another worker holds it and not `wait`."""
     try:
@@ -123,7 +107,7 @@ def _ensure_rendered(combo: Combo, root: Path, *, wait: bool) -> bool:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ResourceWarning)
                     try:
-                        _render(combo, root / combo.id)
+                        render_combo(combo, root / combo.id)
                     except Exception:
                         error.write_text(traceback.format_exc())
                     else:
