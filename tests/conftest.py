@@ -95,6 +95,11 @@ def install_wheel(source: Path, base: Path) -> Path:
     return venv / "bin" / "fastgen"
 
 
+def user_env() -> dict[str, str]:
+    """This environment without the dev venv's variables, as a user's shell has it."""
+    return {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+
+
 @pytest.fixture(scope="session")
 def installed_fastgen(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`fastgen` from this checkout's wheel, installed in a throwaway venv (built once)."""

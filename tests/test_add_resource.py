@@ -7,7 +7,6 @@ and runs lint, migrations both ways and the project's own tests over them.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ from typer.testing import CliRunner, Result
 
 import fastgen.source
 from added_resources import CUSTOMERS, add_customers_and_orders, add_resource
-from conftest import ROOT, install_wheel
+from conftest import ROOT, install_wheel, user_env
 from fastgen.add import singular_of
 from fastgen.errors import FastgenError
 from fastgen.fields import Field, parse_field, parse_fields
@@ -416,7 +415,7 @@ def test_update_brings_added_resources_forward_offline(
     router.write_text(shipped)
     commit_all(repo, f"Release {current.group(1)}")
     fastgen_bin = install_wheel(repo, tmp_path / "wheel")
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env = user_env()
     updated = subprocess.run(
         [*offline, fastgen_bin, "update", project], capture_output=True, text=True, env=env
     )

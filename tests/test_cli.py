@@ -19,6 +19,7 @@ import typer.main
 import yaml
 from typer.testing import CliRunner, Result
 
+from conftest import user_env
 from fastgen import __version__
 from fastgen.main import app
 from fastgen.questions import render_default
@@ -365,7 +366,7 @@ def test_wheel_generates_offline_and_fast(
     installed_fastgen: Path, offline: list[str], tmp_path: Path
 ) -> None:
     """From the installed wheel with the network cut; the wall time is printed, not asserted."""
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env = user_env()
     start = time.perf_counter()
     result = subprocess.run(
         [*offline, installed_fastgen, "new", "Acme Orders API", "--defaults"],

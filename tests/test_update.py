@@ -9,7 +9,6 @@ No git tags: version refs come from pyproject.toml's history, as in a real clone
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ import yaml
 from typer.testing import Result
 
 import fastgen.source
-from conftest import ROOT, install_wheel
+from conftest import ROOT, install_wheel, user_env
 from fastgen.source import TEMPLATE_URL
 from projects import (
     DEFAULT,
@@ -394,7 +393,7 @@ def test_offline_update_from_an_installed_wheel(
     release_v2(toy)
     fastgen_bin = install_wheel(toy, tmp_path / "toy-wheel")
 
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env = user_env()
     run = [*offline, str(fastgen_bin)]
     stale = subprocess.run([*run, "check", str(project)], capture_output=True, text=True, env=env)
     assert stale.returncode == 1
@@ -693,7 +692,7 @@ def test_previous_release_updates_offline_keeps_edits_and_stays_green(
     commit_all(repo, f"Release {current.group(1)}")
     fastgen_bin = install_wheel(repo, tmp_path / "wheel")
 
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env = user_env()
     updated = subprocess.run(
         [*offline, fastgen_bin, "update", project], capture_output=True, text=True, env=env
     )
