@@ -19,7 +19,6 @@ import secrets
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -27,11 +26,19 @@ from bench.common import BENCH, log, machine
 from bench.cpu import Batches, asgi_costs
 from bench.generator import generator_timings
 from bench.load import Load, run_rounds
-from bench.prepare import KINDS, Database, Table, clean_clone, generate_all, package_versions
+from bench.prepare import (
+    KINDS,
+    Database,
+    Project,
+    Table,
+    clean_clone,
+    generate_all,
+    package_versions,
+)
 from bench.report import markdown, results_name, summarize, update_readme
 from bench.scenarios import scenario
 from bench.servers import Fleet, Services, launch
-from projects import REDIS_URL, Combo, reachable
+from projects import REDIS_URL, Combo, reachable, run
 
 WRK_INSTALL = "wrk is missing: install it with `apt-get update && apt-get install -y wrk` (Debian)"
 ITEM_ID = 4242  # the row every read targets (or the last one, with fewer --items)
@@ -152,7 +159,7 @@ def bench(args: argparse.Namespace) -> int:
     )
     log(f"work directory {work}")
     started = dt.datetime.now(dt.UTC)
-    projects: dict[str, Any] = {}
+    projects: dict[str, Project] = {}
     try:
         source = work / "source"
         commit = clean_clone(args.ref, source)
@@ -221,15 +228,13 @@ def cleanup(
     work: Path,
     database: Database,
     services: Services,
-    projects: dict[str, Any],
+    projects: dict[str, Project],
 ) -> None:
     log("cleaning up")
     owner = projects.get("app")
     if owner is not None:
         clean = [owner.python, str(BENCH / "dbtool.py"), "redis-clean"]
         try:
-            from projects import run
-
             run([*clean, services.redis_url, services.namespace], owner.path)
             log("Redis keys removed")
             if not args.keep:

@@ -3,6 +3,7 @@ table written between the README's markers (one block per database)."""
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ def summarize(scenario: Scenario, load: dict[str, Any], asgi: dict[str, Any]) ->
     for m in scenario.measures:
         per_round = [r["results"][m.key] for r in rounds]
         ratio_rounds = ratios(m.key, m.baseline) if m.baseline else []
-        cpu_us, base_cpu = cpu(m.key), cpu(m.baseline) if m.baseline else float("nan")
+        cpu_us, base_cpu = cpu(m.key), cpu(m.baseline) if m.baseline else math.nan
         rows.append(
             {
                 "key": m.key,
@@ -58,7 +59,7 @@ def summarize(scenario: Scenario, load: dict[str, Any], asgi: dict[str, Any]) ->
                 "target": m.target,
                 "floor_target": m.floor_target,
                 "cpu_us": cpu_us,
-                "cpu_ratio": base_cpu / cpu_us if base_cpu == base_cpu and cpu_us else None,
+                "cpu_ratio": None if math.isnan(base_cpu) or not cpu_us else base_cpu / cpu_us,
             }
         )
     comparisons = []

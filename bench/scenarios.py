@@ -10,7 +10,7 @@ round. Targets are issue 14's; budgets are issue 15's (metrics on against off).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 ITEM = "/items/{item}"
 
@@ -193,13 +193,13 @@ def scenario(database: str, driver: str, label: str, item_id: int, groups: set[s
         return text.replace("{driver}", driver).replace("{database}", label)
 
     servers = [
-        Server(**{**vars(s), "label": fill(s.label), "ready": s.ready.format(item=item_id)})
+        replace(s, label=fill(s.label), ready=s.ready.format(item=item_id))
         for s in SERVERS
         if database in s.databases and (s.group == "core" or s.group in groups)
     ]
     keys = {s.key for s in servers}
     measures = [
-        Measure(**{**vars(m), "label": fill(m.label), "path": m.path.format(item=item_id)})
+        replace(m, label=fill(m.label), path=m.path.format(item=item_id))
         for m in MEASURES
         if m.server in keys
     ]
