@@ -142,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
+    kind = KINDS[args.database]
+    groups = {group for group, on in (("variants", args.variants), ("metrics", args.metrics)) if on}
+    plan = scenario(args.database, kind.driver, kind.label, min(ITEM_ID, args.items), groups)
     token = secrets.token_hex(4)
     work = Path(tempfile.mkdtemp(prefix="fastgen-bench-"))
     logs = work / "logs"
@@ -152,10 +155,6 @@ def bench(args: argparse.Namespace) -> int:
         redis_url=f"{args.redis.rstrip('/')}/{args.redis_db}",
         namespace=f"fastgen-bench-{token}",
         secret=secrets.token_hex(32),
-    )
-    groups = {group for group, on in (("variants", args.variants), ("metrics", args.metrics)) if on}
-    plan = scenario(
-        args.database, database.driver, database.label, min(ITEM_ID, args.items), groups
     )
     log(f"work directory {work}")
     started = dt.datetime.now(dt.UTC)
