@@ -1,10 +1,15 @@
-"""`fastgen new` renders without Copier, and writes exactly what `copier copy` writes.
+"""`fastgen new` and `fastgen add resource` render without Copier, and write exactly what
+`copier copy` writes.
 
 For each case, `fastgen new --defaults` (with Copier's own `run_copy` made unavailable, so
 the fast path is the one taken) is compared with `copier.run_copy` of the bundled template
 from the canonical URL, given only the user's answers, as a team using plain Copier would
 run it: every path, file or folder, executable bit and byte must match. The one random
 answer, `secret_key`, is passed to Copier as the fast render chose it.
+
+Likewise the resource that `fastgen add resource` renders (its answers built from `--field`
+specs and the project's resources, as the command builds them) is compared with
+`copier.run_copy` of the bundled resource template with the same answers and answers file.
 """
 
 from __future__ import annotations
@@ -18,7 +23,11 @@ import pytest
 import yaml
 from typer.testing import Result
 
+import fastgen.add
 import fastgen.new
+from fastgen.add import BUILT_IN, RESOURCE_ANSWERS, resolve_references
+from fastgen.fields import parse_fields
+from fastgen.resource_source import resource_template
 from fastgen.source import bundled_template, copier_git
 
 CASES = {
@@ -92,3 +101,71 @@ def test_new_matches_copier_copy(
     recorded = yaml.safe_load((fast / ".copier-answers.yml").read_text())
     assert recorded["_src_path"] == bundled.url
     assert recorded["_commit"] == bundled.version
+
+
+CUSTOMERS = {"singular": "customer", "table": "customers", "route": "/customers"}
+RESOURCE_CASES = {
+    "postgresql-strings": (
+        "postgresql",
+        ("customers", "customer", "customers", "/customers"),
+        ["name:str:unique", "email:str:120", "note:text?", "vip:bool"],
+        {},
+    ),
+    "mysql-every-type-and-references": (
+        "mysql",
+        ("kitchen_sinks", "kitchen_sink", "kitchen_sinks", "/kitchen-sinks"),
+        [
+            *("title:str:120:unique", "body:text?", "quantity:int:index", "big_number:bigint?"),
+            *("price:decimal:10,3", "ratio:float?", "active:bool", "due_on:date?"),
+            *("seen_at:datetime:index", "token:uuid:unique", "settings_blob:json?"),
+            *("buyer:ref:customers", "seller:ref:customers?", "item:ref?"),
+        ],
+        {"customers": CUSTOMERS, **BUILT_IN},
+    ),
+    "sqlite-one-reference": (
+        "sqlite",
+        ("orders", "order", "shop_orders", "/shop/orders"),
+        ["customer:ref", "total:decimal", "shipped_at:datetime?"],
+        {"customers": CUSTOMERS},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", RESOURCE_CASES)
+def test_add_resource_matches_copier_copy(case: str, tmp_path: Path) -> None:
+    import copier
+
+    database, (plural, singular, table, route), specs, existing = RESOURCE_CASES[case]
+    fields = resolve_references(parse_fields(specs), existing)
+    data = {
+        "package_name": "shop",
+        "database": database,
+        **{"plural": plural, "singular": singular, "table": table, "route": route},
+        "fields": [field.answer() for field in fields],
+        "revision": "0002",
+        "down_revision": "0001",
+        "created": "2026-12-01",
+    }
+    answers_file = RESOURCE_ANSWERS.format(plural)
+    fast = tmp_path / "fast" / "resource"  # the same folder name: `_folder_name` is in the context
+    fastgen.add.render(data, answers_file, fast)
+
+    plain = tmp_path / "plain" / "resource"
+    with resource_template() as source, copier_git(source.git_env()):
+        copier.run_copy(
+            source.url,
+            plain,
+            data=data,
+            answers_file=answers_file,
+            vcs_ref=source.version,
+            defaults=True,
+            unsafe=True,
+            quiet=True,
+        )
+
+    expected, got = tree(plain), tree(fast)
+    assert sorted(got) == sorted(expected)
+    assert [path for path in expected if expected[path] != got[path]] == []
+    recorded = yaml.safe_load((fast / answers_file).read_text())
+    assert recorded["_src_path"] == source.url
+    assert recorded["_commit"] == source.version

@@ -14,9 +14,10 @@ whose result is known in advance (measured in bench/README.md):
 This module answers copier.yml's questions with Copier's rules (data, then the preset's
 defaults, then the rendered default; typed, checked against the choices and validated) and
 renders `template/` with the Jinja settings Copier uses, caching compiled templates between
-runs. `fastgen new` uses it for its own bundled template when nothing is prompted; any other
-template, version or an interactive session goes through Copier. tests/test_render_fast.py
-proves the output byte-identical to `copier.run_copy` of the bundle for several answers.
+runs. `fastgen new` uses it for its own bundled template when nothing is prompted, and
+`fastgen add resource` for the bundled resource template; any other template, version or an
+interactive session goes through Copier. tests/test_render_fast.py proves the output
+byte-identical to `copier.run_copy` of each bundle for several answers.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from jinja2.sandbox import SandboxedEnvironment
 # Copier's defaults for what copier.yml leaves unset.
 _ANSWERS_FILE = ".copier-answers.yml"
 _SUFFIX = ".jinja"
-_SKIPPED = object()  # a `when: false` question without a default
+# The question settings this renderer follows; `help` and `multiline` only shape a prompt.
+_QUESTION_KEYS = {"type", "help", "default", "choices", "when", "validator", "multiline"}
 
 
 def _bool(value: Any) -> bool:
@@ -132,12 +134,30 @@ class _Renderer:
         self._strings: dict[str, Any] = {}
 
     def string(self, text: str, context: Mapping[str, Any]) -> str:
+        if self._plain(text):
+            return text  # what Jinja renders it to, without loading a compiled template
         template = self._strings.get(text)
         if template is None:
             name = "string:" + hashlib.sha1(text.encode()).hexdigest()
             self.loader.strings[name] = text
             template = self._strings[text] = self.env.get_template(name)
         return str(template.render(context))
+
+    def _plain(self, text: str) -> bool:
+        """Whether `text` holds no Jinja syntax, so that it renders to itself.
+
+        Most strings Copier renders are such: path segments ("src", "main.py"), types, choices.
+        A newline is left to Jinja (it normalises them), as are line statements and comments.
+        """
+        env = self.env
+        markers = (env.block_start_string, env.variable_start_string, env.comment_start_string)
+        return (
+            env.line_statement_prefix is None
+            and env.line_comment_prefix is None
+            and "\n" not in text
+            and "\r" not in text
+            and not any(marker in text for marker in markers)
+        )
 
     def value(self, value: Any, context: Mapping[str, Any]) -> Any:
         """Copier's `render_value`: strings are templates, lists render item by item."""
@@ -186,7 +206,7 @@ def answer_questions(
             continue
         if not isinstance(spec, Mapping):
             spec = {"default": spec}
-        if set(spec) - {"type", "help", "default", "choices", "when", "validator"}:
+        if set(spec) - _QUESTION_KEYS:
             raise NotImplementedError(f"question {name} uses settings this renderer does not know")
         context = {**system, **user_defaults, **data, **answers}
         type_name = spec.get("type") or type(spec.get("default")).__name__
@@ -240,15 +260,17 @@ def render(
     user_defaults: Mapping[str, Any],
     src_path: str,
     commit: str,
+    answers_file: str | None = None,
 ) -> Path:
     """Write the project `copier copy` would write into `dest`; returns the answers file.
 
+    `answers_file` is Copier's option of that name (else copier.yml's, else its default).
     Raises ValueError for an invalid answer (as Copier does) and jinja2's TemplateError
     when the template fails to render.
     """
     config = _load(root / "copier.yml")
     renderer = _Renderer(root, config)
-    answers_rel = str(config.get("_answers_file", _ANSWERS_FILE))
+    answers_rel = answers_file or str(config.get("_answers_file", _ANSWERS_FILE))
     suffix = str(config.get("_templates_suffix", _SUFFIX))
     conf = {"answers_file": PurePath(answers_rel), "src_path": PurePath(root), "sep": os.sep}
     system = {
@@ -329,6 +351,7 @@ def _copier_settings() -> dict[str, Any]:
     return settings
 
 
+@cache
 def _load(path: Path) -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     config = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
