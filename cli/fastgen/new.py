@@ -260,38 +260,55 @@ def _uv_lock(uv: str) -> list[str]:
     return [uv, "lock", "--quiet", *(["--python", sys.executable] if sys.executable else [])]
 
 
-def start_lock(dest: Path) -> subprocess.Popen[bytes] | None:
-    """Start `uv lock` from the warm cache (fast, offline); `finish_lock` waits for it.
+class UvLock:
+    """`uv lock` of a new project from the warm cache (offline), in the background.
 
-    It runs while git initialises the repository: both are mostly waiting on processes.
+    It needs only pyproject.toml, so it starts as soon as that file is written and runs
+    while the rest renders and git initialises the repository; `finish` waits for it.
     """
-    uv = shutil.which("uv")
-    if uv is None or not (dest / "pyproject.toml").is_file():
-        return None
-    return subprocess.Popen(
-        [*_uv_lock(uv), "--offline"],  # finish_lock retries without --offline
-        cwd=dest,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
+    def __init__(self, dest: Path) -> None:
+        self.dest = dest
+        self.process: subprocess.Popen[bytes] | None = None
 
-def finish_lock(dest: Path, started: subprocess.Popen[bytes] | None) -> bool:
-    """Whether uv.lock was written: offline, else from the index.
+    def start(self) -> None:
+        uv = shutil.which("uv")
+        if self.process is not None or uv is None or not (self.dest / "pyproject.toml").is_file():
+            return
+        self.process = subprocess.Popen(
+            [*_uv_lock(uv), "--offline"],  # finish retries without --offline
+            cwd=self.dest,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
-    Quiet either way: the summary says when no lock could be written.
-    """
-    if started is None:
-        return False
-    try:
-        if started.wait(timeout=120) == 0:
-            return True
-        uv = shutil.which("uv") or "uv"
-        done = subprocess.run(_uv_lock(uv), cwd=dest, capture_output=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        started.kill()
-        return False
-    return done.returncode == 0
+    def start_after(self, path: str) -> None:
+        """`render`'s `written` callback."""
+        if path == "pyproject.toml":
+            self.start()
+
+    def cancel(self) -> None:
+        """Stop it before DEST is cleaned up, so that it writes nothing there afterwards."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+
+    def finish(self) -> bool:
+        """Whether uv.lock was written: offline, else from the index.
+
+        Quiet either way: the summary says when no lock could be written.
+        """
+        if self.process is None:
+            return False
+        try:
+            if self.process.wait(timeout=120) == 0:
+                return True
+            uv = shutil.which("uv") or "uv"
+            done = subprocess.run(_uv_lock(uv), cwd=self.dest, capture_output=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return False
+        return done.returncode == 0
 
 
 def _display(path: Path) -> str:
@@ -453,8 +470,11 @@ def new(
         "user_defaults": suggested,
         "defaults": not interactive,
     }
+    lock = UvLock(target)
     if template is None and not interactive and vcs_ref in (None, installed_version()):
-        answers_file = generate_bundled(dest=target, data=answers, user_defaults=suggested)
+        answers_file = generate_bundled(
+            dest=target, data=answers, user_defaults=suggested, lock=lock
+        )
     elif template is None:
         with bundled_template() as bundled, copier_git(bundled.git_env()):
             if vcs_ref and vcs_ref not in bundled.versions:
@@ -467,8 +487,8 @@ def new(
             )
     else:
         answers_file = generate(src=template, vcs_ref=vcs_ref, unsafe=trust, **options)
+    lock.start()  # after Copier's render; the fast render started it already
     recorded = yaml.safe_load(answers_file.read_text(encoding="utf-8")) or {}
-    locking = start_lock(target)
     repo = enclosing_repo(target)
     commit = not no_git and repo is None
     try:
@@ -477,7 +497,7 @@ def new(
                 git_init(target)
                 identity = commit_identity(target, recorded)
         finally:
-            locked = finish_lock(target, locking)  # the commit includes uv.lock
+            locked = lock.finish()  # the commit includes uv.lock
         if commit:
             initial_commit(target, identity, f"Generate {project_name} with fastgen {__version__}")
     except subprocess.CalledProcessError as err:
@@ -520,11 +540,14 @@ def generate(
     return dest / worker.answers_relpath
 
 
-def generate_bundled(*, dest: Path, data: dict[str, Any], user_defaults: dict[str, Any]) -> Path:
+def generate_bundled(
+    *, dest: Path, data: dict[str, Any], user_defaults: dict[str, Any], lock: UvLock
+) -> Path:
     """The bundled template's current version, rendered without Copier (see fastgen.render).
 
     Only for a run that prompts for nothing: the same files and answers file as `copier copy`
-    from the canonical URL, in a fraction of the time. Returns the answers file.
+    from the canonical URL, in a fraction of the time. `lock` starts once pyproject.toml is
+    written. Returns the answers file.
     """
     from fastgen import source
     from fastgen.render import render
@@ -539,7 +562,9 @@ def generate_bundled(*, dest: Path, data: dict[str, Any], user_defaults: dict[st
                 user_defaults=user_defaults,
                 src_path=TEMPLATE_URL,
                 commit=str(installed_version()),
+                written=lock.start_after,
             )
     except BaseException:
+        lock.cancel()
         _clean(dest, existed)
         raise

@@ -26,7 +26,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path, PurePath
 from typing import Any
@@ -261,10 +261,13 @@ def render(
     src_path: str,
     commit: str,
     answers_file: str | None = None,
+    written: Callable[[str], object] | None = None,
 ) -> Path:
     """Write the project `copier copy` would write into `dest`; returns the answers file.
 
     `answers_file` is Copier's option of that name (else copier.yml's, else its default).
+    `written` is called with each file's path (relative, POSIX) once the file is complete;
+    a folder's files come before its sub-folders, so the top-level files come first.
     Raises ValueError for an invalid answer (as Copier does) and jinja2's TemplateError
     when the template fails to render.
     """
@@ -321,13 +324,17 @@ def render(
         mode = source.stat().st_mode
         if target.stat().st_mode != mode:
             target.chmod(mode)
+        if written is not None:
+            written(target_rel.as_posix())
     return dest / answers_rel
 
 
 def _scan(directory: Path) -> list[Path]:
-    """Paths below `directory`, each folder before its contents (Copier's `scantree`)."""
+    """Paths below `directory`, each folder before its contents (as Copier's `scantree`),
+    and a folder's files before its sub-folders. The order changes no output."""
+    entries = sorted(os.scandir(directory), key=lambda entry: entry.is_dir())
     found: list[Path] = []
-    for entry in os.scandir(directory):
+    for entry in entries:
         found.append(Path(entry.path))
         if entry.is_dir():
             found.extend(_scan(Path(entry.path)))
