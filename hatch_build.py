@@ -35,8 +35,11 @@ class TemplateBundleHook(BuildHookInterface):  # type: ignore[type-arg]
         build_data["force_include"][str(out.parent / module.MANIFEST)] = (
             f"fastgen/_template/{module.MANIFEST}"
         )
-        # The resource template (resource/) as a template of its own, same versions.
+        # The resource template (resource/): its files, which `fastgen add resource` renders,
+        # and a template of its own with the same versions, which Copier updates from.
         if (Path(self.root) / "resource").is_dir():
+            files = Path(self.root) / "resource"
+            build_data["force_include"][str(files)] = "fastgen/_template/resource"
             resource = Path(self._tmp.name) / "resource.bundle"
             module.build_subtree_bundle(out, "resource", resource)
             build_data["force_include"][str(resource)] = "fastgen/_template/resource.bundle"
