@@ -579,12 +579,16 @@ def test_uv_lock_starts_as_soon_as_pyproject_toml_is_written(
     assert (Path.cwd() / "early-lock" / "uv.lock").is_file()
 
 
+@pytest.mark.parametrize("uv", ["absent", "broken"])
 def test_without_uv_the_summary_says_how_to_lock(
-    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, uv: str
 ) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "git").symlink_to(shutil.which("git") or "git")
+    if uv == "broken":  # executable, but not a program: starting it fails
+        (bin_dir / "uv").write_text("not a program\n")
+        (bin_dir / "uv").chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))
     result = cli("new", "Unlocked Api", "-y")
     assert result.exit_code == 0, result.output

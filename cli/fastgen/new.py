@@ -275,12 +275,15 @@ class UvLock:
         uv = shutil.which("uv")
         if self.process is not None or uv is None or not (self.dest / "pyproject.toml").is_file():
             return
-        self.process = subprocess.Popen(
-            [*_uv_lock(uv), "--offline"],  # finish retries without --offline
-            cwd=self.dest,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        try:
+            self.process = subprocess.Popen(
+                [*_uv_lock(uv), "--offline"],  # finish retries without --offline
+                cwd=self.dest,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:  # e.g. a broken uv on PATH: the summary says there is no lock
+            return
 
     def start_after(self, path: str) -> None:
         """`render`'s `written` callback."""
@@ -305,7 +308,7 @@ class UvLock:
                 return True
             uv = shutil.which("uv") or "uv"
             done = subprocess.run(_uv_lock(uv), cwd=self.dest, capture_output=True, timeout=120)
-        except subprocess.TimeoutExpired:
+        except (subprocess.TimeoutExpired, OSError):
             self.process.kill()
             return False
         return done.returncode == 0
