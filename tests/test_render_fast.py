@@ -14,6 +14,7 @@ specs and the project's resources, as the command builds them) is compared with
 
 from __future__ import annotations
 
+import shutil
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -169,3 +170,59 @@ def test_add_resource_matches_copier_copy(case: str, tmp_path: Path) -> None:
     recorded = yaml.safe_load((fast / answers_file).read_text())
     assert recorded["_src_path"] == source.url
     assert recorded["_commit"] == source.version
+
+
+@pytest.mark.parametrize("case", ["defaults", "mysql-none-celery-rabbitmq", "resource"])
+def test_precompiled_templates_render_the_same_files(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wheel's precompiled templates (hatch_build.py) render what the sources render, and
+    with them nothing is compiled at run time."""
+    import fastgen.render
+    from fastgen.resource_source import RESOURCE_URL, resource_root
+    from fastgen.source import TEMPLATE_URL, template_root
+
+    if case == "resource":
+        source, url, answers_file = resource_root(), RESOURCE_URL, ".copier-answers.resource-x.yml"
+        fields = resolve_references(parse_fields(["buyer:ref:items", "name:str"]), BUILT_IN)
+        data: dict[str, Any] = {
+            **{"package_name": "shop", "database": "sqlite", "plural": "orders"},
+            **{"singular": "order", "fields": [f.answer() for f in fields]},
+            **{"revision": "0002", "down_revision": "0001", "created": "2026-12-01"},
+        }
+    else:
+        name, answers = CASES[case]
+        source, url, answers_file = template_root(), TEMPLATE_URL, None
+        data = {"project_name": name, **answers, "secret_key": "not-random"}
+    copy = tmp_path / "copy"  # the template alone, as a wheel lays it out
+    copy.mkdir()
+    shutil.copy(source / "copier.yml", copy)
+    for folder in ("template", "includes"):
+        if (source / folder).is_dir():
+            shutil.copytree(source / folder, copy / folder)
+    assert fastgen.render.compile_templates(copy, copy / "compiled") > 0
+
+    compiled_at_run_time: list[str] = []
+    real_get_source = fastgen.render._Loader.get_source
+
+    def get_source(loader: Any, environment: Any, template: str) -> Any:
+        if Path(loader.searchpath[0]) == copy:
+            compiled_at_run_time.append(template)
+        return real_get_source(loader, environment, template)
+
+    monkeypatch.setattr(fastgen.render._Loader, "get_source", get_source)
+    trees = []
+    for root in (source, copy):
+        dest = tmp_path / str(root == copy) / "project"
+        fastgen.render.render(
+            root,
+            dest,
+            data=data,
+            user_defaults={},
+            src_path=url,
+            commit="0.1.0",
+            answers_file=answers_file,
+        )
+        trees.append(tree(dest))
+    assert trees[0] == trees[1]
+    assert compiled_at_run_time == []
