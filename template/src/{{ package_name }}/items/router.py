@@ -26,7 +26,7 @@ IN_USE: Responses = {409: {"description": "Rows of another resource still refer 
 @router.get("/{item_id}", response_model=ItemRead, responses=NOT_FOUND)
 async def read_item(item_id: ItemId, request: Request) -> Response:
     # The hottest route takes the cache and connections from the request itself: FastAPI's
-    # resolution of each dependency costs about 7 % of a cache hit's CPU (bench/README.md).
+    # resolution of each dependency costs about 7 % of a cache hit's CPU.
     cached = await cached_item(item_id, await get_cache(request), await get_connections(request))
     return Response(
         cached.body,
