@@ -225,10 +225,10 @@ def mysql_options(url: str) -> dict[str, Any]:
 
 
 def pool_size(url: str) -> int:
-    """The generated app's steady pool size: DB_POOL_SIZE (10), or SQLAlchemy's 5 for SQLite."""
+    """The generated app's pool size: DB_POOL_SIZE (20, with no overflow), or SQLAlchemy's 5 for SQLite."""
     if url.startswith("sqlite"):
         return 5
-    return int(os.environ.get("DB_POOL_SIZE", "10"))
+    return int(os.environ.get("DB_POOL_SIZE", "20"))
 
 
 class _Queue:
