@@ -225,7 +225,7 @@ def mysql_options(url: str) -> dict[str, Any]:
 
 
 def pool_size(url: str) -> int:
-    """The generated app's pool size: DB_POOL_SIZE (20, with no overflow), or SQLAlchemy's 5 for SQLite."""
+    """The generated app's pool: DB_POOL_SIZE (20, no overflow), or SQLAlchemy's 5 for SQLite."""
     if url.startswith("sqlite"):
         return 5
     return int(os.environ.get("DB_POOL_SIZE", "20"))
