@@ -55,48 +55,38 @@ UNMATCHED = "unmatched"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-# A request's counter and latency histogram, by (route, method, status).
-_Children = tuple[Callable[[], None], Callable[[float], None]]
-
-
 class RequestMetrics:
-    """Requests by route template, method and status, their latency, and those in flight."""
+    """Requests by route template, method and status, with their latency, and those in flight.
+
+    The latency histogram's `_count` is the request counter: a separate counter would cost
+    as much again per request.
+    """
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self._requests = Counter(
-            "http_requests_total",
-            "Requests answered, by route template, method and status",
-            ["route", "method", "status"],
-            registry=registry,
-        )
         self._latency = Histogram(
             "http_request_duration_seconds",
-            "Time from the request to the end of its response",
-            ["route", "method"],
+            "Requests answered, by route template, method and status, and their latency",
+            ["route", "method", "status"],
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
-        in_progress = Gauge("http_requests_in_progress", "Requests in flight", registry=registry)
-        self.started = in_progress.inc
-        self._ended = in_progress.dec
-        # Looking up label children costs more than counting: each is looked up once.
-        self._children: dict[tuple[int, str, int], _Children] = {}
+        # A plain number, read when scraped: requests run on one event loop.
+        self.in_flight = 0
+        in_flight = Gauge("http_requests_in_flight", "Requests in flight", registry=registry)
+        in_flight.set_function(lambda: self.in_flight)
+        # Looking up a label child costs more than observing: each is looked up once.
+        self._observers: dict[tuple[int, str, int], Callable[[float], None]] = {}
 
-    def ended(self, route: object, method: str, status: int, seconds: float) -> None:
-        self._ended()
+    def observe(self, route: object, method: str, status: int, seconds: float) -> None:
         # By identity: routes compare by value and are not hashable. They live as long as
         # the app, and so as these metrics, so an id is not reused while it is a key.
         key = (id(route), method, status)
-        children = self._children.get(key)
-        if children is None:
+        observe = self._observers.get(key)
+        if observe is None:
             template = getattr(route, "path_format", UNMATCHED)
-            label = method if method in METHODS else "other"
-            children = self._children[key] = (
-                self._requests.labels(template, label, str(status)).inc,
-                self._latency.labels(template, label).observe,
-            )
-        count, observe = children
-        count()
+            observe = self._observers[key] = self._latency.labels(
+                template, method, str(status)
+            ).observe
         observe(seconds)
 
 
@@ -111,29 +101,32 @@ class MetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        metrics = self.metrics
         method = scope["method"]
         if method not in METHODS:
             method = "other"
         status = 500
         ended = False
         start = perf_counter()
-        self.metrics.started()
+        metrics.in_flight += 1
 
         async def send_and_count(message: Message) -> None:
             nonlocal status, ended
             if message["type"] == "http.response.start":
                 status = message["status"]
-            elif message["type"] == "http.response.body" and not message.get("more_body"):
-                # Ends here, not when the app returns: background tasks run after this.
+            elif not message.get("more_body"):
+                # Ends with the body, not when the app returns: background tasks run after.
                 ended = True
-                self.metrics.ended(scope.get("route"), method, status, perf_counter() - start)
+                metrics.in_flight -= 1
+                metrics.observe(scope.get("route"), method, status, perf_counter() - start)
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_count)
         finally:
             if not ended:
-                self.metrics.ended(scope.get("route"), method, status, perf_counter() - start)
+                metrics.in_flight -= 1
+                metrics.observe(scope.get("route"), method, status, perf_counter() - start)
 
 
 class _DefaultRegistry:
