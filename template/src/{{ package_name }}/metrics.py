@@ -149,9 +149,9 @@ class PoolCollector:
         overflow = GaugeMetricFamily(
             "db_pool_overflow", "Connections open beyond the pool's size", labels=labels
         )
-        for name, engine in self._engines.items():
+        for name in self._engines:
             # Read at each scrape: disposing of the engine replaces its pool.
-            pool = engine.pool
+            pool = self._engines[name].pool
             if isinstance(pool, QueuePool):
                 size.add_metric([name], pool.size())
                 checked_out.add_metric([name], pool.checkedout())
