@@ -44,6 +44,15 @@ SERVED = [
 ]
 
 
+def scrape(client: httpx.Client) -> dict[str, float]:
+    """The samples of a Prometheus text page, by `name{labels}` as written."""
+    response = client.get("/metrics")
+    assert response.status_code == 200, response.text
+    lines = [line for line in response.text.splitlines() if line and not line.startswith("#")]
+    samples = (line.rsplit(" ", 1) for line in lines)
+    return {series: float(value) for series, value in samples}
+
+
 def generate(copier: Any, tmp_path: Path, combo: Combo) -> Path:
     project: Path = copier.copy(tmp_path / "orders", project_name="Orders", **combo.answers).path
     return project
@@ -89,7 +98,7 @@ def test_served_project_processes_items(copier: Any, tmp_path: Path, combo: Comb
     project = generate(copier, tmp_path, combo)
     install(project)
     services = services_for(combo)
-    port = free_port()
+    port, worker_metrics = free_port(), free_port()
     env = {**services.env, "PORT": str(port), "ENVIRONMENT": "development"}
     logs = [tmp_path / "api.log", tmp_path / "worker.log"]
 
@@ -97,8 +106,10 @@ def test_served_project_processes_items(copier: Any, tmp_path: Path, combo: Comb
         run(["make", "migrate"], project, env)
         with started(["make", "run"], project, env, logs[0]), removed_after(project, services):
             worker = ["make", "worker"] if combo.worker else ["sleep", "600"]
+            # The worker serves its own metrics on METRICS_PORT.
+            worker_env = {**env, "METRICS_PORT": str(worker_metrics)}
             with (
-                started(worker, project, env, logs[1]),
+                started(worker, project, worker_env, logs[1]),
                 httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client,
             ):
                 wait_for(lambda: client.get("/health/ready").status_code == 200, "readiness", logs)
@@ -124,6 +135,30 @@ def test_served_project_processes_items(copier: Any, tmp_path: Path, combo: Comb
                     assert after.headers["x-cache"] == "MISS"
                 assert client.delete(url).status_code == 204
                 assert client.get(url).status_code == 404
+
+                # Metrics over real HTTP: counts equal the requests sent, and the cache's hits
+                # and misses equal the X-Cache headers seen.
+                url = client.post("/items", json={"name": "scraped"}).headers["location"]
+                first = scrape(client)
+                seen = [client.get(url).headers.get("x-cache", "MISS") for _ in range(20)]
+                then = scrape(client)
+                reads = 'http_request_duration_seconds_count{route="/items/{item_id}",method="GET",status="200"}'
+                assert then[reads] - first[reads] == len(seen)
+                if combo.cache == "redis":
+                    for result in ("hit", "miss"):
+                        name = f'cache_lookups_total{{result="{result}"}}'
+                        assert then[name] - first[name] == seen.count(result.upper())
+                if combo.worker:
+                    # Both items' jobs, counted by the worker (Celery: by its main process).
+                    succeeded = 'jobs_succeeded_total{job="orders.items.jobs.process_item"}'
+                    with httpx.Client(
+                        base_url=f"http://127.0.0.1:{worker_metrics}"
+                    ) as worker_client:
+                        wait_for(
+                            lambda: scrape(worker_client).get(succeeded, 0) == 2,
+                            "the worker's metrics to count both jobs",
+                            logs,
+                        )
 
     # Both worker kinds stop gracefully on SIGTERM rather than dying mid-job.
     graceful = {"arq": "shutdown on SIGTERM", "celery": "Warm shutdown"}.get(combo.tasks)
