@@ -142,7 +142,10 @@ def test_served_project_processes_items(copier: Any, tmp_path: Path, combo: Comb
                 first = scrape(client)
                 seen = [client.get(url).headers.get("x-cache", "MISS") for _ in range(20)]
                 then = scrape(client)
-                reads = 'http_request_duration_seconds_count{route="/items/{item_id}",method="GET",status="200"}'
+                reads = (
+                    "http_request_duration_seconds_count"
+                    '{route="/items/{item_id}",method="GET",status="200"}'
+                )
                 assert then[reads] - first[reads] == len(seen)
                 if combo.cache == "redis":
                     for result in ("hit", "miss"):
