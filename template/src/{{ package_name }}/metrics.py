@@ -6,7 +6,7 @@ process (scaled out with replicas, not workers), so each process's own registry 
 complete and no PROMETHEUS_MULTIPROC_DIR is needed.
 
 Each app has its own registry: its requests and what its lifespan opened (pools, queue).
-The process-wide counters (cache, jobs) and the process' own metrics are in the default
+The process-wide counters (cache, jobs) and the process's own metrics are in the default
 registry, which the app's endpoint serves too.
 """
 
@@ -206,11 +206,8 @@ def exporting(
     for collector in owned:
         registry.register(collector)
     try:
-        if settings.metrics_port is None:
+        with serving(settings, registry):
             yield
-        else:
-            with serving(settings, registry):
-                yield
     finally:
         for collector in owned:
             registry.unregister(collector)
