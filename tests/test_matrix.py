@@ -9,6 +9,7 @@ them, and driven over real HTTP.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +45,25 @@ SERVED = [
 ]
 
 
-def scrape(client: httpx.Client) -> dict[str, float]:
-    """The samples of a Prometheus text page, by `name{labels}` as written."""
+Series = tuple[str, frozenset[tuple[str, str]]]
+SAMPLE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)")
+
+
+def scrape(client: httpx.Client) -> dict[Series, float]:
+    """The samples of a Prometheus text page, by name and labels."""
     response = client.get("/metrics")
     assert response.status_code == 200, response.text
-    lines = [line for line in response.text.splitlines() if line and not line.startswith("#")]
-    samples = (line.rsplit(" ", 1) for line in lines)
-    return {series: float(value) for series, value in samples}
+    samples = {}
+    for line in response.text.splitlines():
+        if sample := SAMPLE.fullmatch(line):
+            name, labels, value = sample.groups()
+            pairs = re.findall(r'(\w+)="([^"]*)"', labels or "")
+            samples[name, frozenset(pairs)] = float(value)
+    return samples
+
+
+def series(name: str, **labels: str) -> Series:
+    return name, frozenset(labels.items())
 
 
 def generate(copier: Any, tmp_path: Path, combo: Combo) -> Path:
@@ -142,18 +155,20 @@ def test_served_project_processes_items(copier: Any, tmp_path: Path, combo: Comb
                 first = scrape(client)
                 seen = [client.get(url).headers.get("x-cache", "MISS") for _ in range(20)]
                 then = scrape(client)
-                reads = (
-                    "http_request_duration_seconds_count"
-                    '{route="/items/{item_id}",method="GET",status="200"}'
+                reads = series(
+                    "http_request_duration_seconds_count",
+                    route="/items/{item_id}",
+                    method="GET",
+                    status="200",
                 )
                 assert then[reads] - first[reads] == len(seen)
                 if combo.cache == "redis":
                     for result in ("hit", "miss"):
-                        name = f'cache_lookups_total{{result="{result}"}}'
-                        assert then[name] - first[name] == seen.count(result.upper())
+                        lookups = series("cache_lookups_total", result=result)
+                        assert then[lookups] - first[lookups] == seen.count(result.upper())
                 if combo.worker:
                     # Both items' jobs, counted by the worker (Celery: by its main process).
-                    succeeded = 'jobs_succeeded_total{job="orders.items.jobs.process_item"}'
+                    succeeded = series("jobs_succeeded_total", job="orders.items.jobs.process_item")
                     with httpx.Client(
                         base_url=f"http://127.0.0.1:{worker_metrics}"
                     ) as worker_client:
