@@ -9,9 +9,13 @@ need PyPI; the generated project's own tests need PostgreSQL and Redis on localh
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -80,6 +84,16 @@ def clean_shell(env: dict[str, str], script: str) -> list[str]:
 
 
 @pytest.mark.e2e
+@contextmanager
+def one_quick_start_at_a_time() -> Iterator[None]:
+    """Both cases generate the same literal project, whose tests use the same database
+    (`acme_orders_api_test`) on the shared server: under `pytest -n 2` they must not overlap."""
+    lock = Path(tempfile.gettempdir()) / "fastgen-readme-quick-start.lock"
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.mark.parametrize("uv_present", [False, True], ids=["system-python-only", "uv-present"])
 def test_quick_start_works_in_a_clean_shell(tmp_path: Path, uv_present: bool) -> None:
     clone = clone_of_this_checkout(tmp_path / "fastgen")
@@ -105,14 +119,15 @@ def test_quick_start_works_in_a_clean_shell(tmp_path: Path, uv_present: bool) ->
         no_uv = subprocess.run(clean_shell(env, "! command -v uv"), capture_output=True)
         assert no_uv.returncode == 0, "uv is on the system PATH: this case would not be clean"
         script = [setup, *commands]
-    result = subprocess.run(
-        clean_shell(env, "\n".join(script)),
-        cwd=clone,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    with one_quick_start_at_a_time():
+        result = subprocess.run(
+            clean_shell(env, "\n".join(script)),
+            cwd=clone,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     project = tmp_path / "acme-orders-api"
     assert (project / ".git").is_dir() and not (clone / "acme-orders-api").exists()

@@ -18,6 +18,7 @@ from .db import (
     create_statement_engine,
     ping,
 )
+from .events import Events, open_events
 from .health import Probe
 from .http_client import create_http_client
 from .jobs import JobContext
@@ -32,6 +33,7 @@ class State(TypedDict):
     connections: Connections
     http_client: httpx.AsyncClient
     cache: Cache
+    events: Events
     runner: Runner
     probes: tuple[Probe, ...]
 
@@ -48,8 +50,9 @@ def build_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncConte
             stack.push_async_callback(statement_engine.dispose)
             http_client = await stack.enter_async_context(create_http_client(settings))
             cache = await stack.enter_async_context(open_cache(settings))
+            events = await stack.enter_async_context(open_events(settings))
             session_factory = create_session_factory(engine)
-            jobs = JobContext(session_factory, cache)
+            jobs = JobContext(session_factory, cache, events)
             runner = await stack.enter_async_context(open_runner(settings, jobs, RESOURCES))
             pools = {"sessions": engine, "statements": statement_engine}
             stack.enter_context(exporting(app, settings, pools, *runner.collectors))
@@ -63,6 +66,7 @@ def build_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncConte
                 connections=create_connections(statement_engine),
                 http_client=http_client,
                 cache=cache,
+                events=events,
                 runner=runner,
                 probes=tuple(probes),
             )
