@@ -18,6 +18,7 @@ from .db import (
     create_statement_engine,
     ping,
 )
+from .events import Events, open_events
 from .health import Probe
 from .http_client import create_http_client
 from .jobs import JobContext
@@ -31,6 +32,7 @@ class State(TypedDict):
     connections: Connections
     http_client: httpx.AsyncClient
     cache: Cache
+    events: Events
     runner: Runner
     probes: tuple[Probe, ...]
 
@@ -47,8 +49,9 @@ def build_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncConte
             stack.push_async_callback(statement_engine.dispose)
             http_client = await stack.enter_async_context(create_http_client(settings))
             cache = await stack.enter_async_context(open_cache(settings))
+            events = await stack.enter_async_context(open_events(settings))
             session_factory = create_session_factory(engine)
-            jobs = JobContext(session_factory, cache)
+            jobs = JobContext(session_factory, cache, events)
             runner = await stack.enter_async_context(open_runner(settings, jobs, RESOURCES))
             probes = [Probe("database", partial(ping, engine)), *cache.probes, *runner.probes]
             if settings.upstream_url is not None:
@@ -60,6 +63,7 @@ def build_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncConte
                 connections=create_connections(statement_engine),
                 http_client=http_client,
                 cache=cache,
+                events=events,
                 runner=runner,
                 probes=tuple(probes),
             )

@@ -4,16 +4,21 @@ from sqlalchemy import select
 
 from ..jobs import JobContext, Unfinished
 from . import service
+from .events import publish_item
 from .keys import item_cache_key
 from .models import Item, ItemStatus
+from .schemas import ItemRead
 
 
 async def process_item(context: JobContext, item_id: int) -> bool:
     async with context.session_factory.begin() as session:
         processed = await service.process_item(session, item_id)
-    if processed:
+        # Still in the session: no second query.
+        item = await session.get(Item, item_id) if processed else None
+    if item is not None:
         # The job wrote the row: invalidate the cached copy after the commit, as every write does.
         await context.cache.invalidate(item_cache_key(item_id))
+        await publish_item(context.events, "processed", ItemRead.model_validate(item))
     return processed
 
 

@@ -6,15 +6,19 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from ..cache import CacheDep
 from ..db import ConnectionsDep, SessionDep
 from ..errors import BODY_ERRORS, UNAVAILABLE, Responses
+from ..events import EventsDep
 from ..runner import JobsDep
 from . import service
 from .dependencies import ItemId, ValidItemDep, cached_item
+from .events import publish_deleted, publish_item
+from .events import router as events_router
 from .jobs import process_item
 from .keys import item_cache_key
 from .schemas import ItemCreate, ItemPage, ItemRead, ItemUpdate
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/items", tags=["items"], responses=UNAVAILABLE)
+router.include_router(events_router)
 
 NOT_FOUND: Responses = {404: {"description": "No item with that id"}}
 NAME_TAKEN: Responses = {409: {"description": "An item with that name already exists"}}
@@ -26,6 +30,7 @@ async def create_item(
     data: ItemCreate,
     connections: ConnectionsDep,
     jobs: JobsDep,
+    events: EventsDep,
     request: Request,
     response: Response,
 ) -> ItemRead:
@@ -35,11 +40,14 @@ async def create_item(
     except service.ItemNameTaken as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     log.info("item created", item_id=item.id)
+    created = ItemRead.model_validate(item)
+    # Before the job is queued, so that `created` always comes before `processed`.
+    await publish_item(events, "created", created)
     await jobs.enqueue(process_item, item.id)
     # Relative: an absolute URL would be built from the client's Host header.
     location = request.app.url_path_for("read_item", item_id=item.id)
     response.headers["Location"] = request.scope.get("root_path", "") + location
-    return ItemRead.model_validate(item)
+    return created
 
 
 @router.get("")
@@ -70,7 +78,7 @@ async def read_item(item_id: ItemId, cache: CacheDep, connections: ConnectionsDe
 
 @router.patch("/{item_id}", responses=NOT_FOUND | NAME_TAKEN | BODY_ERRORS)
 async def update_item(
-    data: ItemUpdate, item: ValidItemDep, session: SessionDep, cache: CacheDep
+    data: ItemUpdate, item: ValidItemDep, session: SessionDep, cache: CacheDep, events: EventsDep
 ) -> ItemRead:
     try:
         item = await service.update_item(session, item, data)
@@ -79,14 +87,19 @@ async def update_item(
     # Invalidate after the commit: earlier, a concurrent read could cache the old row again.
     await session.commit()
     await cache.invalidate(item_cache_key(item.id))
-    return ItemRead.model_validate(item)
+    updated = ItemRead.model_validate(item)
+    await publish_item(events, "updated", updated)
+    return updated
 
 
 @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND | IN_USE)
-async def delete_item(item: ValidItemDep, session: SessionDep, cache: CacheDep) -> None:
+async def delete_item(
+    item: ValidItemDep, session: SessionDep, cache: CacheDep, events: EventsDep
+) -> None:
     try:
         await service.delete_item(session, item)
     except service.ItemInUse as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     await session.commit()
     await cache.invalidate(item_cache_key(item.id))
+    await publish_deleted(events, item.id)
