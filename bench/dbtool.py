@@ -203,6 +203,10 @@ async def redis_clean(url: str, namespace: str) -> None:
                         *(f"{kind}:{job}" for job in chunk for kind in ("arq:job", "arq:retry"))
                     )
             await redis.delete(queue)
+        # Jobs already taken off the queue: their ids start with the namespace (the app's and
+        # the raw baseline's alike).
+        async for key in redis.scan_iter(match=f"arq:*:{namespace}:*", count=1000):
+            await redis.delete(key)
     finally:
         await redis.aclose()
 

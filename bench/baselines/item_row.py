@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 from urllib.parse import unquote, urlsplit
+from uuid import uuid4
 
 from pydantic import BaseModel
 
@@ -232,11 +233,13 @@ def pool_size(url: str) -> int:
 
 
 class _Queue:
-    def __init__(self, redis: Any, job: str) -> None:
-        self.redis, self.job = redis, job
+    def __init__(self, redis: Any, job: str, namespace: str) -> None:
+        self.redis, self.job, self.namespace = redis, job, namespace
 
     async def enqueue(self, *args: object) -> None:
-        await self.redis.enqueue_job(self.job, *args)
+        # Job ids under NAMESPACE, as the app's: ARQ's own keys (`arq:job:<id>`) are then
+        # found and deleted with the run's other keys, not left for a day on the shared Redis.
+        await self.redis.enqueue_job(self.job, *args, _job_id=f"{self.namespace}:{uuid4().hex}")
 
 
 @asynccontextmanager
@@ -249,9 +252,9 @@ async def job_queue() -> AsyncIterator[_Queue | None]:
     from arq.connections import ArqRedis
     from redis.asyncio import ConnectionPool
 
-    queue = f"{os.environ['NAMESPACE']}:queue"
-    redis = ArqRedis(ConnectionPool.from_url(url), default_queue_name=queue)
+    namespace = os.environ["NAMESPACE"]
+    redis = ArqRedis(ConnectionPool.from_url(url), default_queue_name=f"{namespace}:queue")
     try:
-        yield _Queue(redis, JOB.format(package=os.environ["BENCH_PACKAGE"]))
+        yield _Queue(redis, JOB.format(package=os.environ["BENCH_PACKAGE"]), namespace)
     finally:
         await redis.aclose(close_connection_pool=True)
