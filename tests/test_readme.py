@@ -9,7 +9,6 @@ need PyPI; the generated project's own tests need PostgreSQL and Redis on localh
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from conftest import ROOT
 
@@ -88,9 +88,7 @@ def clean_shell(env: dict[str, str], script: str) -> list[str]:
 def one_quick_start_at_a_time() -> Iterator[None]:
     """Both cases generate the same literal project, whose tests use the same database
     (`acme_orders_api_test`) on the shared server: under `pytest -n 2` they must not overlap."""
-    lock = Path(tempfile.gettempdir()) / "fastgen-readme-quick-start.lock"
-    with lock.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with FileLock(Path(tempfile.gettempdir()) / "fastgen-readme-quick-start.lock"):
         yield
 
 
