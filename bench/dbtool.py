@@ -1,74 +1,191 @@
-"""Database and Redis chores for run.py, run with a generated project's interpreter
-(it has asyncpg and redis; the repo's dev venv has neither).
+"""Database and Redis chores for the benchmark, run with a generated project's interpreter
+(it has the project's database driver and redis; the repo's dev venv has neither).
 
-    python dbtool.py create  DSN             create the database DSN names (fails if it exists)
-    python dbtool.py seed    DSN COUNT       insert COUNT items, ids 1..COUNT
-    python dbtool.py reset   DSN COUNT       delete rows the benchmark wrote (id > COUNT), vacuum
-    python dbtool.py drop    DSN             drop the database (if it exists)
+    python dbtool.py create  URL             create the database URL names (fails if it exists)
+    python dbtool.py seed    URL COUNT       insert COUNT processed items, ids 1..COUNT
+    python dbtool.py reset   URL COUNT       delete rows the benchmark wrote (id > COUNT)
+    python dbtool.py drop    URL             drop the database (if it exists)
     python dbtool.py redis-clean REDIS_URL NAMESPACE
                                              delete NAMESPACE* keys and the ARQ jobs queued there
+
+URL is a plain postgresql://, mysql:// or sqlite:/// URL; each uses its raw driver (asyncpg,
+aiomysql, the standard library's sqlite3). A SQLite database is its file: `create` does
+nothing (the migration creates it) and `drop` removes it with its WAL files.
 """
 
 import asyncio
+import os
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
+# The raw baselines' driver set-up (baselines/item_row.py) serves these chores too.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "baselines"))
+
+# How SQLAlchemy stores a DateTime in SQLite (a string): the generated app reads these rows.
+SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"
 
 
-def _split(dsn: str) -> tuple[str, str]:
-    """(DSN of the maintenance database `postgres`, name of the target database)."""
-    parts = urlsplit(dsn)
-    name = parts.path.lstrip("/")
+def _name(url: str) -> str:
+    name = urlsplit(url).path.lstrip("/")
     if not name.replace("_", "").isalnum():
         raise SystemExit(f"refusing odd database name {name!r}")
-    return urlunsplit(parts._replace(path="/postgres")), name
+    return name
 
 
-async def create(dsn: str) -> None:
-    admin, name = _split(dsn)
-    conn = await asyncpg.connect(admin)
+# Seeded items are processed, as most of a live table is: pending ones older than the app's
+# JOB_RECOVERY_GRACE_SECONDS would have its recovery sweep queue a job for each of them in the
+# background of every measurement.
+SEEDED_STATUS = "processed"
+
+
+def _rows(count: int) -> list[tuple[Any, ...]]:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return [
+        (i, f"seed-{i}", f"Seeded item number {i} for the benchmark.", SEEDED_STATUS, now, now)
+        for i in range(1, count + 1)
+    ]
+
+
+INSERT = (
+    "INSERT INTO items (id, name, description, status, created_at, updated_at)"
+    " VALUES (%s, %s, %s, %s, %s, %s)"
+)
+
+
+# ---- PostgreSQL (asyncpg) --------------------------------------------------------------------
+
+
+async def pg_admin(url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")))
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(sql)
     finally:
         await conn.close()
 
 
-async def drop(dsn: str) -> None:
-    admin, name = _split(dsn)
-    conn = await asyncpg.connect(admin)
+async def pg(url: str, *statements: tuple[str, tuple[Any, ...]]) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for sql, args in statements:
+            await conn.execute(sql, *args)
     finally:
         await conn.close()
 
 
-async def seed(dsn: str, count: int) -> None:
-    conn = await asyncpg.connect(dsn)
+PG_SEED = """
+    INSERT INTO items (id, name, description, status, created_at, updated_at)
+    SELECT g, 'seed-' || g, 'Seeded item number ' || g || ' for the benchmark.',
+           $2, now(), now()
+    FROM generate_series(1, $1::int) AS g
+"""
+
+
+# ---- MariaDB (aiomysql) ----------------------------------------------------------------------
+
+
+async def mysql(url: str, *statements: tuple[str, list[tuple[Any, ...]]], db: bool = True) -> None:
+    import aiomysql
+    from item_row import mysql_options
+
+    conn = await aiomysql.connect(**{**mysql_options(url), "db": _name(url) if db else None})
     try:
-        await conn.execute(
-            """
-            INSERT INTO items (id, name, description, status, created_at, updated_at)
-            SELECT g, 'seed-' || g, 'Seeded item number ' || g || ' for the benchmark.',
-                   'pending', now(), now()
-            FROM generate_series(1, $1::int) AS g
-            """,
-            count,
+        async with conn.cursor() as cursor:
+            for sql, rows in statements:
+                if rows:
+                    await cursor.executemany(sql, rows)
+                else:
+                    await cursor.execute(sql)
+    finally:
+        conn.close()
+
+
+# ---- SQLite (sqlite3) ------------------------------------------------------------------------
+
+
+def sqlite(url: str, sql: str, rows: list[tuple[Any, ...]] | None = None) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        # One transaction: each row of its own would wait for its own sync to disk.
+        conn.execute("BEGIN")
+        if rows:
+            conn.executemany(sql, rows)
+        else:
+            conn.execute(sql)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def sqlite_rows(count: int) -> list[tuple[Any, ...]]:
+    return [
+        (*row[:4], row[4].strftime(SQLITE_TIMESTAMP), row[5].strftime(SQLITE_TIMESTAMP))
+        for row in _rows(count)
+    ]
+
+
+# ---- commands --------------------------------------------------------------------------------
+
+
+def server_ddl(url: str, statement: str, postgresql_suffix: str = "") -> None:
+    """`statement` (CREATE or DROP DATABASE) for the URL's database, on its server."""
+    if url.startswith("postgresql"):
+        asyncio.run(pg_admin(url, f'{statement} "{_name(url)}"{postgresql_suffix}'))
+    else:
+        asyncio.run(mysql(url, (f"{statement} `{_name(url)}`", []), db=False))
+
+
+def create(url: str) -> None:
+    if not url.startswith("sqlite"):
+        server_ddl(url, "CREATE DATABASE")
+
+
+def drop(url: str) -> None:
+    if not url.startswith("sqlite"):
+        server_ddl(url, "DROP DATABASE IF EXISTS", " WITH (FORCE)")
+    else:
+        path = url.removeprefix("sqlite:///")
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+
+
+def seed(url: str, count: int) -> None:
+    kind = url.partition("://")[0]
+    if kind == "postgresql":
+        asyncio.run(
+            pg(
+                url,
+                (PG_SEED, (count, SEEDED_STATUS)),
+                # Later inserts (POST /items) must not collide with the explicit ids.
+                ("SELECT setval(pg_get_serial_sequence('items', 'id'), $1::int)", (count,)),
+                ("VACUUM ANALYZE items", ()),
+            )
         )
-        # Later inserts (POST /items) must not collide with the explicit ids.
-        await conn.execute("SELECT setval(pg_get_serial_sequence('items', 'id'), $1::int)", count)
-        await conn.execute("VACUUM ANALYZE items")
-    finally:
-        await conn.close()
+    elif kind == "mysql":
+        # AUTO_INCREMENT moves past explicit ids by itself.
+        asyncio.run(mysql(url, (INSERT, _rows(count)), ("ANALYZE TABLE items", [])))
+    else:
+        sqlite(url, INSERT.replace("%s", "?"), sqlite_rows(count))
 
 
-async def reset(dsn: str, count: int) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute("DELETE FROM items WHERE id > $1::int", count)
-        await conn.execute("VACUUM ANALYZE items")
-    finally:
-        await conn.close()
+def reset(url: str, count: int) -> None:
+    kind = url.partition("://")[0]
+    if kind == "postgresql":
+        delete = ("DELETE FROM items WHERE id > $1::int", (count,))
+        asyncio.run(pg(url, delete, ("VACUUM ANALYZE items", ())))
+    elif kind == "mysql":
+        asyncio.run(mysql(url, (f"DELETE FROM items WHERE id > {count:d}", [])))
+    else:
+        sqlite(url, f"DELETE FROM items WHERE id > {count:d}")
 
 
 async def redis_clean(url: str, namespace: str) -> None:
@@ -86,6 +203,10 @@ async def redis_clean(url: str, namespace: str) -> None:
                         *(f"{kind}:{job}" for job in chunk for kind in ("arq:job", "arq:retry"))
                     )
             await redis.delete(queue)
+        # Jobs already taken off the queue: their ids start with the namespace (the app's and
+        # the raw baseline's alike).
+        async for key in redis.scan_iter(match=f"arq:*:{namespace}:*", count=1000):
+            await redis.delete(key)
     finally:
         await redis.aclose()
 
@@ -93,13 +214,13 @@ async def redis_clean(url: str, namespace: str) -> None:
 def main(argv: list[str]) -> None:
     command, *args = argv
     if command == "create":
-        asyncio.run(create(args[0]))
+        create(args[0])
     elif command == "drop":
-        asyncio.run(drop(args[0]))
+        drop(args[0])
     elif command == "seed":
-        asyncio.run(seed(args[0], int(args[1])))
+        seed(args[0], int(args[1]))
     elif command == "reset":
-        asyncio.run(reset(args[0], int(args[1])))
+        reset(args[0], int(args[1]))
     elif command == "redis-clean":
         asyncio.run(redis_clean(args[0], args[1]))
     else:

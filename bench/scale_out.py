@@ -26,25 +26,31 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
+if __package__ in (None, ""):  # run as a script: bench/scale_out.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+import pytest
+
+from bench.common import BENCH, ROOT
+from bench.prepare import Database, Project, generate
+from projects import POSTGRES_URL, RABBITMQ_URL, REDIS_URL, Combo, free_port, run, started
+from projects import wait_for as wait_until
+
 RUNNERS = {
-    "arq": {"tasks": "arq"},
-    "celery-redis": {"tasks": "celery", "celery_broker": "redis"},
-    "celery-rabbitmq": {"tasks": "celery", "celery_broker": "rabbitmq"},
+    "arq": Combo("postgresql", "none", "arq"),
+    "celery-redis": Combo("postgresql", "none", "celery", "redis"),
+    "celery-rabbitmq": Combo("postgresql", "none", "celery", "rabbitmq"),
 }
 TARGET_RATIO = 1.8
 
@@ -53,100 +59,52 @@ def log(message: str) -> None:
     print(f"[scale-out {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def run(cmd: list[str], **kwargs: Any) -> str:
-    result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
-    if result.returncode != 0:
-        raise SystemExit(
-            f"failed ({result.returncode}): {' '.join(cmd)}\n{result.stdout}{result.stderr}"
-        )
-    return result.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def http_status(url: str) -> int | None:
     """The status of GET url, or None when nothing answers."""
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except OSError:
+        return httpx.get(url, timeout=2).status_code
+    except httpx.TransportError:
         return None
 
 
-def wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-@dataclass
-class Project:
-    key: str
-    path: Path
-    package: str
-
-    @property
-    def python(self) -> str:
-        return str(self.path / ".venv" / "bin" / "python")
-
-
-def render(key: str, answers: dict[str, str], dest: Path) -> Project:
-    from copier import run_copy  # lazy: importing copier costs ~0.6 s
-
-    run_copy(
-        str(ROOT),
-        str(dest),
-        data={"project_name": "Scale Bench", "database": "postgresql", "cache": "none", **answers},
-        vcs_ref="HEAD",
-        defaults=True,
-        unsafe=True,
-        quiet=True,
-    )
-    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(dest / ".venv")}
-    env.pop("VIRTUAL_ENV", None)
-    run(["uv", "sync", "--quiet", "--no-dev", "--compile-bytecode"], cwd=dest, env=env)
-    return Project(key, dest, "scale_bench")
+def answers(url: str) -> Callable[[], bool]:
+    """A check for `wait_for`: does GET url answer 200?"""
+    return lambda: http_status(url) == 200
 
 
 class Processes:
-    """Child processes, each logging to its own file, all stopped on the way out."""
+    """Child processes, each in its own process group (tests/projects.py `started`) and
+    logging to its own file, all stopped on the way out."""
 
     def __init__(self, logs: Path) -> None:
         self.logs = logs
-        self.started: list[subprocess.Popen[bytes]] = []
+        self.stack = contextlib.ExitStack()
 
     def start(
         self, name: str, cmd: list[str], env: dict[str, str], cwd: Path
     ) -> subprocess.Popen[bytes]:
-        with (self.logs / f"{name}.log").open("ab") as out:
-            process = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
-        self.started.append(process)
-        return process
+        return self.stack.enter_context(started(cmd, cwd, env, self.logs / f"{name}.log"))
 
     def log_text(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
 
+    def wait_for(
+        self, check: Callable[[], object], what: str, names: list[str], timeout: float
+    ) -> None:
+        wait_until(check, what, [self.logs / f"{name}.log" for name in names], timeout, 0.05)
+
     def stop(self, process: subprocess.Popen[bytes], timeout: float = 60) -> int:
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+            os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         return process.returncode
 
     def stop_all(self) -> None:
-        for process in reversed(self.started):
-            self.stop(process, timeout=20)
+        self.stack.close()
 
 
 @dataclass
@@ -169,11 +127,8 @@ class Setup:
         return env
 
     def tool(self, project: Project, *args: str) -> str:
-        return run(
-            [project.python, str(BENCH / "scale_out_jobs.py"), *args],
-            env=self.env(project),
-            cwd=project.path,
-        )
+        cmd = [project.python, str(BENCH / "scale_out_jobs.py"), *args]
+        return run(cmd, project.path, self.env(project))
 
 
 # ---- 1. workers ----------------------------------------------------------------------------------
@@ -197,10 +152,7 @@ def start_workers(
                 raise SystemExit(f"worker {name} exited:\n{setup.processes.log_text(name)[-3000:]}")
         return all(ready in setup.processes.log_text(name) for name in names)
 
-    try:
-        wait_for(all_ready, 60, f"{count} {project.key} workers")
-    except SystemExit as exc:
-        raise SystemExit(f"{exc}:\n{setup.processes.log_text(names[0])[-3000:]}") from None
+    setup.processes.wait_for(all_ready, f"{count} {project.key} workers", names[:1], 60)
     return workers
 
 
@@ -314,18 +266,17 @@ def drain_test(setup: Setup, seconds: int, drain_window: float) -> dict[str, Any
             f"api-{name}", [project.python, "-m", project.package], env, project.path
         )
     for name, port in ports.items():
-        wait_for(
-            lambda port=port: http_status(f"http://127.0.0.1:{port}/health/ready") == 200,
-            60,
-            f"api {name}",
-        )
+        url = f"http://127.0.0.1:{port}/health/ready"
+        setup.processes.wait_for(answers(url), f"api {name}", [f"api-{name}"], 60)
     front = free_port()
     config = setup.work / "haproxy.cfg"
     config.write_text(HAPROXY.format(port=front, **ports))
     haproxy = setup.processes.start(
         "haproxy", ["haproxy", "-db", "-f", str(config)], setup.base_env, setup.work
     )
-    wait_for(lambda: http_status(f"http://127.0.0.1:{front}/items/1") == 200, 30, "haproxy")
+    setup.processes.wait_for(
+        answers(f"http://127.0.0.1:{front}/items/1"), "haproxy", ["haproxy"], 30
+    )
 
     script = BENCH / "wrk" / "report.lua"
     wrk = subprocess.Popen(
@@ -371,7 +322,7 @@ def drain_test(setup: Setup, seconds: int, drain_window: float) -> dict[str, Any
         "errors": report["errors"],
         "readiness_503_polls": len(draining),
         "readiness_polls": len(readiness),
-        "live_while_draining": sorted(set(live_while_draining)),
+        "live_while_draining": sorted(set(live_while_draining), key=str),
         "served_while_draining": served_after,
         "exited_after_s": round(exited_after, 2),
         "exit_code": victim.returncode,
@@ -395,13 +346,12 @@ def drain_test(setup: Setup, seconds: int, drain_window: float) -> dict[str, Any
 def prepared(args: argparse.Namespace, runners: list[str], work: Path) -> Iterator[Setup]:
     processes = Processes(work)
     tag = secrets.token_hex(4)
-    name = f"fastgen_scale_{tag}"
-    database_url = f"{args.pg}/{name}"
+    database = Database.named("postgresql", f"fastgen_scale_{tag}", args.pg, work)
     base_env = {
         **os.environ,
         "ENVIRONMENT": "production",
         "SECRET_KEY": secrets.token_hex(32),
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": database.url,
         "REDIS_URL": f"{args.redis}/{args.redis_db}",
         "NAMESPACE": f"fastgen-scale-{tag}",
         "BENCH_RABBITMQ_URL": args.rabbitmq,
@@ -412,18 +362,11 @@ def prepared(args: argparse.Namespace, runners: list[str], work: Path) -> Iterat
     projects = {}
     for key in runners:
         log(f"rendering and installing {key}")
-        projects[key] = render(key, RUNNERS[key], work / key)
+        projects[key] = generate(ROOT, work / key, key, RUNNERS[key], compile_bytecode=True)
     first = next(iter(projects.values()))
-    dbtool = [first.python, str(BENCH / "dbtool.py")]
-    run([*dbtool, "create", database_url])
     setup = Setup(projects, base_env, processes, work)
     try:
-        run(
-            [str(first.path / ".venv" / "bin" / "alembic"), "upgrade", "head"],
-            cwd=first.path,
-            env=setup.env(first),
-        )
-        run([*dbtool, "seed", database_url, str(args.jobs)])
+        database.create(first, args.jobs)
         upstream_port = free_port()
         base_env["BENCH_UPSTREAM_URL"] = f"http://127.0.0.1:{upstream_port}/"
         processes.start(
@@ -432,14 +375,19 @@ def prepared(args: argparse.Namespace, runners: list[str], work: Path) -> Iterat
             setup.env(first),
             work,
         )
-        wait_for(lambda: http_status(base_env["BENCH_UPSTREAM_URL"]) == 200, 30, "the upstream")
+        processes.wait_for(
+            answers(base_env["BENCH_UPSTREAM_URL"]),
+            "the upstream",
+            ["upstream"],
+            30,
+        )
         yield setup
     finally:
         processes.stop_all()
         for project in projects.values():
-            with contextlib.suppress(SystemExit):
+            with contextlib.suppress(pytest.fail.Exception):
                 setup.tool(project, "clean")
-        run([*dbtool, "drop", database_url])
+        database.drop(first)
 
 
 def markdown(
@@ -511,10 +459,10 @@ def main() -> None:
     parser.add_argument(
         "--arq-poll-delay", type=float, help="a what-if: another ARQ poll_delay than generated"
     )
-    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379")
+    parser.add_argument("--pg", default=POSTGRES_URL)
+    parser.add_argument("--redis", default=REDIS_URL)
     parser.add_argument("--redis-db", type=int, default=14)
-    parser.add_argument("--rabbitmq", default="amqp://guest:guest@127.0.0.1:5672//")
+    parser.add_argument("--rabbitmq", default=RABBITMQ_URL)
     args = parser.parse_args()
     runners = [r for r in args.runners.split(",") if r]
     if unknown := set(runners) - set(RUNNERS):
@@ -545,4 +493,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except pytest.fail.Exception as exc:  # a helper from tests/projects.py gave up
+        raise SystemExit(str(exc)) from None

@@ -88,14 +88,16 @@ COMBOS = [
 DEFAULT = Combo("postgresql", "redis", "background")
 
 
-def render_combo(combo: Combo, dst: Path, exclude: Sequence[str] = ()) -> None:
-    """Render this checkout's template (its working tree) for `combo` with plain Copier."""
+def render_combo(combo: Combo, dst: Path, exclude: Sequence[str] = (), source: Path = ROOT) -> None:
+    """Render this checkout's template (its working tree) for `combo` with plain Copier.
+
+    The benchmark passes `source`, a clean clone, to render only what is committed."""
     import copier  # slow to import; only the tests that render need it
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Dirty template changes")
         copier.run_copy(
-            str(ROOT),
+            str(source),
             dst,
             data={"project_name": "Acme Orders", **combo.answers},
             defaults=True,
@@ -162,9 +164,12 @@ def uv() -> str:
     return path
 
 
-def install(project: Path) -> Path:
-    """Install a generated project into its own .venv from its own pyproject (uv, warm cache)."""
-    run([uv(), "sync", "--quiet", "--python", sys.executable], project)
+def install(project: Path, compile_bytecode: bool = False) -> Path:
+    """Install a generated project into its own .venv from its own pyproject (uv, warm cache).
+
+    `compile_bytecode`, as the Docker image does, for timings (PYTHONDONTWRITEBYTECODE is set)."""
+    flags = ["--compile-bytecode"] if compile_bytecode else []
+    run([uv(), "sync", "--quiet", *flags, "--python", sys.executable], project)
     return project / ".venv" / "bin"
 
 
@@ -256,7 +261,9 @@ def started(
             process.wait()
 
 
-def wait_for(check: Any, what: str, logs: list[Path], timeout: float = 30) -> Any:
+def wait_for(
+    check: Any, what: str, logs: list[Path], timeout: float = 30, interval: float = 0.2
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -265,7 +272,7 @@ def wait_for(check: Any, what: str, logs: list[Path], timeout: float = 30) -> An
             result = None
         if result:
             return result
-        time.sleep(0.2)
+        time.sleep(interval)
     pytest.fail(f"timed out waiting for {what}\n" + "\n".join(p.read_text() for p in logs))
 
 

@@ -558,12 +558,37 @@ def test_new_commits_a_uv_lock_and_the_project_uses_it(cli: Cli) -> None:
     assert "run: uv sync --locked\n" in workflow
 
 
+def test_uv_lock_starts_as_soon_as_pyproject_toml_is_written(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`uv lock` needs only pyproject.toml, so it runs while the rest of the project renders."""
+    import fastgen.new
+
+    present: list[set[str]] = []
+    real_start = fastgen.new.UvLock.start
+
+    def start(lock: fastgen.new.UvLock) -> None:
+        if lock.process is None:
+            present.append({path.name for path in lock.dest.iterdir()})
+        real_start(lock)
+
+    monkeypatch.setattr(fastgen.new.UvLock, "start", start)
+    result = cli("new", "Early Lock", "-y", "--no-git")
+    assert result.exit_code == 0, result.output
+    assert "pyproject.toml" in present[0] and "src" not in present[0]
+    assert (Path.cwd() / "early-lock" / "uv.lock").is_file()
+
+
+@pytest.mark.parametrize("uv", ["absent", "broken"])
 def test_without_uv_the_summary_says_how_to_lock(
-    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, uv: str
 ) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "git").symlink_to(shutil.which("git") or "git")
+    if uv == "broken":  # executable, but not a program: starting it fails
+        (bin_dir / "uv").write_text("not a program\n")
+        (bin_dir / "uv").chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))
     result = cli("new", "Unlocked Api", "-y")
     assert result.exit_code == 0, result.output

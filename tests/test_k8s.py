@@ -316,6 +316,36 @@ def test_the_worker_is_there_exactly_when_the_project_has_one(
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
+def test_metrics_are_scrapable_in_the_pod_and_never_public(
+    rendered: Any, combo: Combo, overlay: str
+) -> None:
+    objects = rendered(combo)[overlay]
+    served = []
+    # Long-running processes only: the migration Job exits before a scrape would find it.
+    for deployment in each(objects, "Deployment"):
+        name, pod = deployment["metadata"]["name"], deployment["spec"]["template"]["spec"]
+        ports: list[int] = []
+        for container in pod["containers"]:
+            env = {var["name"]: var["value"] for var in container.get("env", [])}
+            declared = {port["containerPort"] for port in container.get("ports", [])}
+            # Every process of the pod has METRICS_PORT, and no two share one.
+            assert "METRICS_PORT" in env, (name, container["name"])
+            assert int(env["METRICS_PORT"]) in declared, (name, container["name"])
+            ports.append(int(env["METRICS_PORT"]))
+            served.append(int(env["METRICS_PORT"]))
+        assert len(set(ports)) == len(ports), name
+    assert not {"METRICS_PORT", "METRICS_ENABLED"} & set(config(objects))
+    assert len(served) == 1 + combo.worker
+    for service in each(objects, "Service"):
+        assert [port["targetPort"] for port in service["spec"]["ports"]] == ["http"]
+    for ingress in each(objects, "Ingress"):
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                assert path["backend"]["service"]["port"] in ({"name": "http"}, {"number": 80})
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
 def test_a_server_database_scales_the_api_and_migrates_once_per_release(
     rendered: Any, combo: Combo, overlay: str
 ) -> None:

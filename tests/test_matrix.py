@@ -9,6 +9,7 @@ them, and driven over real HTTP.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,27 @@ SERVED = [
     Combo("mysql", "none", "celery", "rabbitmq"),
     Combo("sqlite", "redis", "celery", "redis"),
 ]
+
+
+Series = tuple[str, frozenset[tuple[str, str]]]
+SAMPLE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)")
+
+
+def scrape(client: httpx.Client) -> dict[Series, float]:
+    """The samples of a Prometheus text page, by name and labels."""
+    response = client.get("/metrics")
+    assert response.status_code == 200, response.text
+    samples = {}
+    for line in response.text.splitlines():
+        if sample := SAMPLE.fullmatch(line):
+            name, labels, value = sample.groups()
+            pairs = re.findall(r'(\w+)="([^"]*)"', labels or "")
+            samples[name, frozenset(pairs)] = float(value)
+    return samples
+
+
+def series(name: str, **labels: str) -> Series:
+    return name, frozenset(labels.items())
 
 
 def generate(copier: Any, tmp_path: Path, combo: Combo) -> Path:
@@ -89,7 +111,7 @@ def test_served_project_processes_items(copier: Any, tmp_path: Path, combo: Comb
     project = generate(copier, tmp_path, combo)
     install(project)
     services = services_for(combo)
-    port = free_port()
+    port, worker_metrics = free_port(), free_port()
     env = {**services.env, "PORT": str(port), "ENVIRONMENT": "development"}
     logs = [tmp_path / "api.log", tmp_path / "worker.log"]
 
@@ -97,8 +119,10 @@ def test_served_project_processes_items(copier: Any, tmp_path: Path, combo: Comb
         run(["make", "migrate"], project, env)
         with started(["make", "run"], project, env, logs[0]), removed_after(project, services):
             worker = ["make", "worker"] if combo.worker else ["sleep", "600"]
+            # The worker serves its own metrics on METRICS_PORT.
+            worker_env = {**env, "METRICS_PORT": str(worker_metrics)}
             with (
-                started(worker, project, env, logs[1]),
+                started(worker, project, worker_env, logs[1]),
                 httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client,
             ):
                 wait_for(lambda: client.get("/health/ready").status_code == 200, "readiness", logs)
@@ -124,6 +148,35 @@ def test_served_project_processes_items(copier: Any, tmp_path: Path, combo: Comb
                     assert after.headers["x-cache"] == "MISS"
                 assert client.delete(url).status_code == 204
                 assert client.get(url).status_code == 404
+
+                # Metrics over real HTTP: counts equal the requests sent, and the cache's hits
+                # and misses equal the X-Cache headers seen.
+                url = client.post("/items", json={"name": "scraped"}).headers["location"]
+                first = scrape(client)
+                seen = [client.get(url).headers.get("x-cache", "MISS") for _ in range(20)]
+                then = scrape(client)
+                reads = series(
+                    "http_request_duration_seconds_count",
+                    route="/items/{item_id}",
+                    method="GET",
+                    status="200",
+                )
+                assert then[reads] - first[reads] == len(seen)
+                if combo.cache == "redis":
+                    for result in ("hit", "miss"):
+                        lookups = series("cache_lookups_total", result=result)
+                        assert then[lookups] - first[lookups] == seen.count(result.upper())
+                if combo.worker:
+                    # Both items' jobs, counted by the worker (Celery: by its main process).
+                    succeeded = series("jobs_succeeded_total", job="orders.items.jobs.process_item")
+                    with httpx.Client(
+                        base_url=f"http://127.0.0.1:{worker_metrics}"
+                    ) as worker_client:
+                        wait_for(
+                            lambda: scrape(worker_client).get(succeeded, 0) == 2,
+                            "the worker's metrics to count both jobs",
+                            logs,
+                        )
 
     # Both worker kinds stop gracefully on SIGTERM rather than dying mid-job.
     graceful = {"arq": "shutdown on SIGTERM", "celery": "Warm shutdown"}.get(combo.tasks)

@@ -12,9 +12,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from conftest import ROOT
 
@@ -80,6 +84,14 @@ def clean_shell(env: dict[str, str], script: str) -> list[str]:
 
 
 @pytest.mark.e2e
+@contextmanager
+def one_quick_start_at_a_time() -> Iterator[None]:
+    """Both cases generate the same literal project, whose tests use the same database
+    (`acme_orders_api_test`) on the shared server: under `pytest -n 2` they must not overlap."""
+    with FileLock(Path(tempfile.gettempdir()) / "fastgen-readme-quick-start.lock"):
+        yield
+
+
 @pytest.mark.parametrize("uv_present", [False, True], ids=["system-python-only", "uv-present"])
 def test_quick_start_works_in_a_clean_shell(tmp_path: Path, uv_present: bool) -> None:
     clone = clone_of_this_checkout(tmp_path / "fastgen")
@@ -105,14 +117,15 @@ def test_quick_start_works_in_a_clean_shell(tmp_path: Path, uv_present: bool) ->
         no_uv = subprocess.run(clean_shell(env, "! command -v uv"), capture_output=True)
         assert no_uv.returncode == 0, "uv is on the system PATH: this case would not be clean"
         script = [setup, *commands]
-    result = subprocess.run(
-        clean_shell(env, "\n".join(script)),
-        cwd=clone,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    with one_quick_start_at_a_time():
+        result = subprocess.run(
+            clean_shell(env, "\n".join(script)),
+            cwd=clone,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     project = tmp_path / "acme-orders-api"
     assert (project / ".git").is_dir() and not (clone / "acme-orders-api").exists()

@@ -110,6 +110,12 @@ def test_dependencies_follow_the_answers(render: Any, combo: Combo) -> None:
     )
     assert ("arq" in deps) == (combo.tasks == "arq")
     assert ("celery" in deps) == (combo.tasks == "celery")
+    # Tracing's packages are always there; an instrumentation per library the app drives itself.
+    assert {"opentelemetry-sdk", "opentelemetry-instrumentation-sqlalchemy"} <= deps
+    assert ("opentelemetry-instrumentation-redis" in deps) == (
+        combo.cache == "redis" or combo.tasks == "arq"
+    )
+    assert ("opentelemetry-instrumentation-celery" in deps) == (combo.tasks == "celery")
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)

@@ -289,7 +289,7 @@ def test_dirty_tree_is_refused(toy_cli: Cli, toy: Path) -> None:
     (project / "README.md").write_text("work in progress\n")
     result = toy_cli("update", str(project))
     assert result.exit_code == 2
-    assert "uncommitted changes" in result.stderr
+    assert "uncommitted changes (README.md)" in result.stderr  # its name whole
     assert (project / "README.md").read_text() == "work in progress\n"
     assert status(project) == " M README.md\n"
 

@@ -2,9 +2,10 @@
 
 No middleware, no dependencies, no logging configuration: what a cached read costs on this
 machine before any application structure. The Redis client is configured as the generated
-cache's (hiredis, 0.5 s socket timeouts); a miss reads the row through asyncpg and stores
+cache's (hiredis, 0.5 s socket timeouts); a miss reads the row through the raw driver and stores
 the same JSON the generated app stores. Keys live under NAMESPACE, so the benchmark's
-cleanup removes them. DATABASE_URL is a plain postgresql:// URL.
+cleanup removes them. DATABASE_URL is a plain postgresql://, mysql:// or sqlite:/// URL; a miss
+reads through its raw driver (item_row.py).
 
     uvicorn redis_read:app --loop uvloop --http httptools --no-access-log
 """
@@ -14,9 +15,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, TypedDict
 
-import asyncpg
 from fastapi import FastAPI, HTTPException, Path, Request, Response
-from item_row import QUERY, ItemRead
+from item_row import ItemRead, Items, open_items
 from redis.asyncio import Redis
 
 PREFIX = f"{os.environ['NAMESPACE']}:floor:items:"
@@ -24,16 +24,16 @@ TTL_SECONDS = 3600
 
 
 class State(TypedDict):
-    pool: asyncpg.Pool
+    items: Items
     redis: Redis
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[State]:
     redis = Redis.from_url(os.environ["REDIS_URL"], socket_connect_timeout=0.5, socket_timeout=0.5)
-    async with asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=1, max_size=2) as pool:
+    async with open_items(os.environ["DATABASE_URL"], 1) as items:
         try:
-            yield State(pool=pool, redis=redis)
+            yield State(items=items, redis=redis)
         finally:
             await redis.aclose()
 
@@ -47,7 +47,7 @@ async def read_item(item_id: Annotated[int, Path(ge=1)], request: Request) -> Re
     body = await request.state.redis.get(key)
     if body is not None:
         return Response(body, media_type="application/json", headers={"X-Cache": "HIT"})
-    row = await request.state.pool.fetchrow(QUERY, item_id)
+    row = await request.state.items.read(item_id)
     if row is None:
         raise HTTPException(404, f"Item {item_id} not found")
     body = ItemRead(**row).model_dump_json().encode()

@@ -1,9 +1,10 @@
 """`fastgen add resource`: a complete resource package, rendered into a generated project.
 
 The files come from the resource template (`resource/`, see fastgen.resource_source),
-rendered by Copier into a scratch directory first: nothing reaches the project until
-every check passed and no file would be overwritten. The resource's answers are kept
-in `.copier-answers.resource-<name>.yml`, so `fastgen update` brings it forward too.
+rendered into a scratch directory first, as `copier copy` of it would (fastgen.render,
+without Copier's start-up): nothing reaches the project until every check passed and no
+file would be overwritten. The resource's answers are kept in
+`.copier-answers.resource-<name>.yml`, so `fastgen update` brings it forward too.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from fastgen.errors import FastgenError
 from fastgen.fields import Field, check_identifier, parse_fields
 from fastgen.migrations import head, next_revision
 from fastgen.registry_file import resources_in, with_resource
-from fastgen.resource_source import resource_template
-from fastgen.source import TEMPLATE_URL, copier_errors, copier_git, installed_version
+from fastgen.resource_source import RESOURCE_URL, resource_root
+from fastgen.source import TEMPLATE_URL, installed_version, render_errors
 from fastgen.update import read_answers, require_clean, require_git
 
 app = typer.Typer(
@@ -187,19 +188,22 @@ def resolve_references(fields: list[Field], existing: dict[str, dict[str, Any]])
 
 
 def render(data: dict[str, Any], answers_file: str, dest: Path) -> None:
-    """Render the resource template into `dest` (a scratch directory)."""
-    import copier  # lazy: ~0.6 s
+    """Render the resource template into `dest` (a scratch directory).
 
-    with resource_template() as source, copier_git(source.git_env()), copier_errors(source.url):
-        copier.run_copy(
-            source.url,
+    The same files and answers file as `copier copy` of the bundled resource template at
+    this fastgen's version, from the canonical URL, with `data` and `--defaults`.
+    """
+    from fastgen.render import render as render_template
+
+    with render_errors(RESOURCE_URL):
+        render_template(
+            resource_root(),
             dest,
             data=data,
+            user_defaults={},
+            src_path=RESOURCE_URL,
+            commit=str(installed_version()),
             answers_file=answers_file,
-            vcs_ref=source.version,
-            defaults=True,
-            unsafe=True,
-            quiet=True,
         )
 
 

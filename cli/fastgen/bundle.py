@@ -26,7 +26,8 @@ TEMPLATE_PATHS = ("copier.yml", "template", "resource", "pyproject.toml")
 MANIFEST = "bundle.json"
 
 
-def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
+def git(repo: Path, *args: str, env: dict[str, str] | None = None, strip: bool = True) -> str:
+    """git's output, stripped unless `strip` is False (a status line may begin with a space)."""
     result = subprocess.run(
         ["git", *args],
         cwd=repo,
@@ -35,7 +36,7 @@ def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
         text=True,
         env={**os.environ, **(env or {})},
     )
-    return result.stdout.strip()
+    return result.stdout.strip() if strip else result.stdout
 
 
 def _version_of(pyproject_text: str) -> str | None:

@@ -14,9 +14,10 @@ whose result is known in advance (measured in bench/README.md):
 This module answers copier.yml's questions with Copier's rules (data, then the preset's
 defaults, then the rendered default; typed, checked against the choices and validated) and
 renders `template/` with the Jinja settings Copier uses, caching compiled templates between
-runs. `fastgen new` uses it for its own bundled template when nothing is prompted; any other
-template, version or an interactive session goes through Copier. tests/test_render_fast.py
-proves the output byte-identical to `copier.run_copy` of the bundle for several answers.
+runs. `fastgen new` uses it for its own bundled template when nothing is prompted, and
+`fastgen add resource` for the bundled resource template; any other template, version or an
+interactive session goes through Copier. tests/test_render_fast.py proves the output
+byte-identical to `copier.run_copy` of each bundle for several answers.
 """
 
 from __future__ import annotations
@@ -25,19 +26,32 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path, PurePath
 from typing import Any
 
+import jinja2
 import yaml
-from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemBytecodeCache,
+    FileSystemLoader,
+    ModuleLoader,
+    meta,
+)
 from jinja2.sandbox import SandboxedEnvironment
 
 # Copier's defaults for what copier.yml leaves unset.
 _ANSWERS_FILE = ".copier-answers.yml"
 _SUFFIX = ".jinja"
-_SKIPPED = object()  # a `when: false` question without a default
+# Precompiled templates in a wheel (see compile_templates), and what they were compiled with.
+_COMPILED = "compiled"
+_MANIFEST = "versions.json"
+_FILTERS_DIST = "jinja2-ansible-filters"
+# The question settings this renderer follows; `help` and `multiline` only shape a prompt.
+_QUESTION_KEYS = {"type", "help", "default", "choices", "when", "validator", "multiline"}
 
 
 def _bool(value: Any) -> bool:
@@ -99,12 +113,39 @@ class _Loader(FileSystemLoader):
         return super().get_source(environment, template)
 
 
-@cache
-def _environment(root: Path, envops: tuple[tuple[str, Any], ...]) -> SandboxedEnvironment:
-    """Copier's Jinja environment for `root`, plus a bytecode cache of compiled templates.
+def _compiler_versions() -> dict[str, str]:
+    """What compiled templates depend on besides their sources: Jinja, and the filters'
+    signatures (Jinja decides at compile time what a filter is passed)."""
+    from importlib.metadata import version
 
-    The cache is keyed by each template's name and a checksum of its source, so an edited
-    template is recompiled; without a writable cache directory it is simply not used.
+    return {"jinja2": jinja2.__version__, "jinja2-ansible-filters": version(_FILTERS_DIST)}
+
+
+def _precompiled(root: Path) -> ModuleLoader | None:
+    """The templates `compile_templates` wrote in `root` (a wheel's), if this Jinja runs them."""
+    directory = root / _COMPILED
+    try:
+        manifest = json.loads((directory / _MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return ModuleLoader(directory) if manifest == _compiler_versions() else None
+
+
+def _jinja(root: Path, envops: Mapping[str, Any], **options: Any) -> SandboxedEnvironment:
+    return SandboxedEnvironment(
+        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"], **envops, **options
+    )
+
+
+@cache
+def _environment(
+    root: Path, envops: tuple[tuple[str, Any], ...]
+) -> tuple[SandboxedEnvironment, _Loader]:
+    """Copier's Jinja environment for `root`, and its loader of files and strings.
+
+    Templates come precompiled from the wheel when it has them, else from a bytecode cache
+    keyed by each template's name and a checksum of its source, so an edited template is
+    recompiled; without a writable cache directory that cache is simply not used.
     """
     bytecode_cache = None
     directory = _cache_dir()
@@ -114,24 +155,44 @@ def _environment(root: Path, envops: tuple[tuple[str, Any], ...]) -> SandboxedEn
             bytecode_cache = FileSystemBytecodeCache(str(directory))
     except OSError:
         pass
-    return SandboxedEnvironment(
-        loader=_Loader(root),
-        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
-        bytecode_cache=bytecode_cache,
-        **dict(envops),
+    files = _Loader(root)
+    precompiled = _precompiled(root)
+    loader = files if precompiled is None else ChoiceLoader([precompiled, files])
+    env = _jinja(root, dict(envops), loader=loader, bytecode_cache=bytecode_cache)
+    return env, files
+
+
+def _plain(env: Environment, text: str) -> bool:
+    """Whether `text` holds no Jinja syntax, so that it renders to itself.
+
+    Most strings Copier renders are such: path segments ("src", "main.py"), types, choices.
+    A newline is left to Jinja (it normalises them), as are line statements and comments.
+    """
+    markers = (env.block_start_string, env.variable_start_string, env.comment_start_string)
+    return (
+        env.line_statement_prefix is None
+        and env.line_comment_prefix is None
+        and "\n" not in text
+        and "\r" not in text
+        and not any(marker in text for marker in markers)
     )
+
+
+def _envops(config: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    envops = {"keep_trailing_newline": True, **(config.get("_envops") or {})}  # Copier's
+    return tuple(sorted(envops.items()))
 
 
 class _Renderer:
     def __init__(self, root: Path, config: Mapping[str, Any]) -> None:
         self.root = root
         self.config = config
-        envops = {"keep_trailing_newline": True, **(config.get("_envops") or {})}  # Copier's
-        self.env = _environment(root, tuple(sorted(envops.items())))
-        self.loader: _Loader = self.env.loader  # type: ignore[assignment]
+        self.env, self.loader = _environment(root, _envops(config))
         self._strings: dict[str, Any] = {}
 
     def string(self, text: str, context: Mapping[str, Any]) -> str:
+        if _plain(self.env, text):
+            return text  # what Jinja renders it to, without loading a compiled template
         template = self._strings.get(text)
         if template is None:
             name = "string:" + hashlib.sha1(text.encode()).hexdigest()
@@ -186,7 +247,7 @@ def answer_questions(
             continue
         if not isinstance(spec, Mapping):
             spec = {"default": spec}
-        if set(spec) - {"type", "help", "default", "choices", "when", "validator"}:
+        if set(spec) - _QUESTION_KEYS:
             raise NotImplementedError(f"question {name} uses settings this renderer does not know")
         context = {**system, **user_defaults, **data, **answers}
         type_name = spec.get("type") or type(spec.get("default")).__name__
@@ -240,15 +301,20 @@ def render(
     user_defaults: Mapping[str, Any],
     src_path: str,
     commit: str,
+    answers_file: str | None = None,
+    written: Callable[[str], object] | None = None,
 ) -> Path:
     """Write the project `copier copy` would write into `dest`; returns the answers file.
 
+    `answers_file` is Copier's option of that name (else copier.yml's, else its default).
+    `written` is called with each file's path (relative, POSIX) once the file is complete;
+    a folder's files come before its sub-folders, so the top-level files come first.
     Raises ValueError for an invalid answer (as Copier does) and jinja2's TemplateError
     when the template fails to render.
     """
     config = _load(root / "copier.yml")
     renderer = _Renderer(root, config)
-    answers_rel = str(config.get("_answers_file", _ANSWERS_FILE))
+    answers_rel = answers_file or str(config.get("_answers_file", _ANSWERS_FILE))
     suffix = str(config.get("_templates_suffix", _SUFFIX))
     conf = {"answers_file": PurePath(answers_rel), "src_path": PurePath(root), "sep": os.sep}
     system = {
@@ -299,17 +365,77 @@ def render(
         mode = source.stat().st_mode
         if target.stat().st_mode != mode:
             target.chmod(mode)
+        if written is not None:
+            written(target_rel.as_posix())
     return dest / answers_rel
 
 
 def _scan(directory: Path) -> list[Path]:
-    """Paths below `directory`, each folder before its contents (Copier's `scantree`)."""
+    """Paths below `directory`, each folder before its contents (as Copier's `scantree`),
+    and a folder's files before its sub-folders. The order changes no output."""
+    entries = sorted(os.scandir(directory), key=lambda entry: entry.is_dir())
     found: list[Path] = []
-    for entry in os.scandir(directory):
+    for entry in entries:
         found.append(Path(entry.path))
         if entry.is_dir():
             found.extend(_scan(Path(entry.path)))
     return found
+
+
+def compile_templates(root: Path, out: Path) -> int:
+    """Compile `root`'s templates and Jinja strings into Python modules in `out`.
+
+    The wheel ships them (hatch_build.py), so that no run compiles a template, the first one
+    after an install included: `_precompiled` loads them with Jinja's ModuleLoader, by the
+    same names, when the installed Jinja and filters are the ones they were compiled with.
+    The strings are those `render` renders whatever the answers: question settings, `_exclude`
+    patterns and path segments; the files: the template's, those in `includes` folders (the
+    template's, or next to copier.yml: included by a name made at render time), and whatever
+    they include or import by a literal name. Returns how many were compiled.
+    """
+    config = _load(root / "copier.yml")
+    env = _jinja(root, dict(_envops(config)))
+    suffix = str(config.get("_templates_suffix", _SUFFIX))
+    strings: set[str] = {str(pattern) for pattern in config.get("_exclude") or []}
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str):
+            strings.add(value)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    for name, spec in config.items():
+        if not name.startswith("_"):
+            spec = spec if isinstance(spec, Mapping) else {"default": spec}
+            for key in ("type", "when", "default", "choices", "validator"):
+                collect(spec.get(key))
+    subdirectory = root / str(config["_subdirectory"])
+    for path in _scan(subdirectory):
+        relative = path.relative_to(subdirectory)
+        strings.update((relative.with_suffix("") if path.name.endswith(suffix) else relative).parts)
+    sources = {
+        "string:" + hashlib.sha1(text.encode()).hexdigest(): text
+        for text in strings
+        if not _plain(env, text)
+    }
+    pending = [
+        path.relative_to(root).as_posix()
+        for folder in (subdirectory, root / "includes")
+        for path in folder.rglob("*")
+        if path.name.endswith(suffix) or (path.is_file() and "includes" in path.parts)
+    ]
+    while pending:  # the files, and what they include or import by a literal name
+        name = pending.pop()
+        if name not in sources:
+            sources[name] = (root / name).read_text(encoding="utf-8")
+            pending += filter(None, meta.find_referenced_templates(env.parse(sources[name])))
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in sources.items():
+        code = env.compile(text, name, raw=True, defer_init=True)
+        (out / ModuleLoader.get_module_filename(name)).write_text(code, encoding="utf-8")
+    (out / _MANIFEST).write_text(json.dumps(_compiler_versions()), encoding="utf-8")
+    return len(sources)
 
 
 def _copier_settings() -> dict[str, Any]:
@@ -329,6 +455,7 @@ def _copier_settings() -> dict[str, Any]:
     return settings
 
 
+@cache
 def _load(path: Path) -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     config = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)

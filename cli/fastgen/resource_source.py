@@ -1,10 +1,12 @@
 """Where the resource template lives, and how Copier reaches it.
 
 The resource template (`resource/` in this repository) is versioned with the main
-template. A wheel ships it as `resource.bundle` next to `template.bundle`: the same
-version tags, each re-rooted at `resource/` (see hatch_build.py); a development
-checkout derives that bundle from the main one on the fly. Projects record the
-canonical `RESOURCE_URL`, which git maps to the bundle, as for the main template.
+template. A wheel ships its files next to the main template's (`fastgen add resource`
+renders them with fastgen.render), and `resource.bundle` next to `template.bundle` for
+Copier's updates: the same version tags, each re-rooted at `resource/` (see
+hatch_build.py); a development checkout derives that bundle from the main one on the fly.
+Projects record the canonical `RESOURCE_URL`, which git maps to the bundle, as for the
+main template.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from fastgen.source import BundledTemplate, bundled_template
 RESOURCE_URL = "https://github.com/fastgen-copier/fastgen-resource.git"
 RESOURCE_DIR = "resource"
 BUNDLE = "resource.bundle"
+
+
+def resource_root() -> Path:
+    """The directory holding the resource template's `copier.yml`, of this fastgen's version."""
+    return fastgen.source.template_root() / RESOURCE_DIR
 
 
 @contextmanager

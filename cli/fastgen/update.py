@@ -75,6 +75,7 @@ def status_lines(project: Path) -> list[str]:
         "--untracked-files=all",
         "--",
         ".",
+        strip=False,  # " M path": the first line's status begins with a space
     )
     prefix = git(project, "rev-parse", "--show-prefix")
     lines = []

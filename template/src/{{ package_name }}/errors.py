@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from .metrics import DB_POOL_TIMEOUTS
+
 log = structlog.get_logger(__name__)
 
 Responses = dict[int | str, dict[str, Any]]
@@ -63,6 +65,8 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
     if not is_outage(exc):
         # A failing statement is a bug, not an outage: the middleware answers 500.
         raise exc
+    if isinstance(exc, PoolTimeout):
+        DB_POOL_TIMEOUTS.inc()
     log.warning("database unavailable", error=type(exc).__name__, sqlstate=_sqlstate(exc))
     return JSONResponse({"detail": "Database unavailable, try again later"}, status_code=503)
 

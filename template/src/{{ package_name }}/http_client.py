@@ -6,10 +6,11 @@ import httpx
 from fastapi import Depends, Request
 
 from .settings import Settings
+from .telemetry import trace_http_client
 
 
 def create_http_client(settings: Settings) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         timeout=httpx.Timeout(settings.http_timeout_seconds),
         limits=httpx.Limits(
             max_connections=settings.http_max_connections,
@@ -17,6 +18,8 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
         ),
         follow_redirects=False,
     )
+    trace_http_client(client)
+    return client
 
 
 async def get_http_client(request: Request) -> httpx.AsyncClient:

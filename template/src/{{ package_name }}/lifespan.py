@@ -22,6 +22,7 @@ from .events import Events, open_events
 from .health import Probe
 from .http_client import create_http_client
 from .jobs import JobContext
+from .metrics import exporting
 from .resources import RESOURCES
 from .runner import Runner, open_runner
 from .settings import Settings
@@ -53,6 +54,8 @@ def build_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncConte
             session_factory = create_session_factory(engine)
             jobs = JobContext(session_factory, cache, events)
             runner = await stack.enter_async_context(open_runner(settings, jobs, RESOURCES))
+            pools = {"sessions": engine, "statements": statement_engine}
+            stack.enter_context(exporting(app, settings, pools, *runner.collectors))
             probes = [Probe("database", partial(ping, engine)), *cache.probes, *runner.probes]
             if settings.upstream_url is not None:
                 upstream = partial(_probe_upstream, http_client, str(settings.upstream_url))

@@ -2,7 +2,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import structlog
-from sqlalchemy import Row, func, insert, select
+from sqlalchemy import Row, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -26,6 +26,11 @@ class ItemInUse(Exception):
 # Hot paths use columns on an autocommit connection (db.Connections): no ORM identity
 # map, no unit of work, no transaction round trips for rows that are only serialised.
 COLUMNS = tuple(Item.__table__.columns)
+# The reads are built once, with their values bound at execution: building a select and
+# deriving its cache key cost about a fifth of an uncached read's CPU.
+READ = select(*COLUMNS).where(Item.id == bindparam("item_id"))
+COUNT = select(func.count()).select_from(Item)
+PAGE = select(*COLUMNS).order_by(Item.id).limit(bindparam("limit")).offset(bindparam("offset"))
 
 
 async def create_item(connections: Connections, data: ItemCreate) -> Row[Any]:
@@ -43,16 +48,16 @@ async def list_items(
     connections: Connections, *, limit: int, offset: int
 ) -> tuple[Sequence[Row[Any]], int]:
     async def page(connection: AsyncConnection) -> tuple[Sequence[Row[Any]], int]:
-        total = await connection.scalar(select(func.count()).select_from(Item))
-        query = select(*COLUMNS).order_by(Item.id).limit(limit).offset(offset)
-        return (await connection.execute(query)).all(), total or 0
+        total = await connection.scalar(COUNT)
+        rows = (await connection.execute(PAGE, {"limit": limit, "offset": offset})).all()
+        return rows, total or 0
 
     return await read(connections, page)
 
 
 async def read_item(connections: Connections, item_id: int) -> Row[Any] | None:
     async def row(connection: AsyncConnection) -> Row[Any] | None:
-        return (await connection.execute(select(*COLUMNS).where(Item.id == item_id))).first()
+        return (await connection.execute(READ, {"item_id": item_id})).first()
 
     return await read(connections, row)
 
