@@ -1,5 +1,6 @@
 """The one lifespan: every pool and client is opened here and closed here."""
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from functools import partial
@@ -60,6 +61,11 @@ def build_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncConte
             if settings.upstream_url is not None:
                 upstream = partial(_probe_upstream, http_client, str(settings.upstream_url))
                 probes.append(Probe("upstream", upstream))
+            # What exists now (modules, classes, pools) lives as long as the process. Out of the
+            # collector's reach, it is not walked by every full collection, which otherwise
+            # stalls all requests for tens of milliseconds: /health/live's p99 was 75 ms with
+            # it, 13 ms with the collector off, at a p50 of 8 ms (bench/README.md).
+            gc.freeze()
 
             yield State(
                 session_factory=session_factory,
