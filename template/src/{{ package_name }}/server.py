@@ -1,0 +1,135 @@
+"""How uvicorn serves the app: its protocols, and the limits on what a connection may hold.
+
+uvicorn counts every open connection against LIMIT_CONCURRENCY and has no timeout for a
+request's headers, so a thousand connections that never send a whole request would have every
+route answer 503; and its parser (httptools) accepts headers of any size, copying them as they
+grow, which held the event loop for seconds on a 64 MiB header. The HTTP protocol below adds
+both limits in process, so that `python -m` stays the way to serve, uvicorn's graceful and
+draining shutdown (health.py) keep working, and the hot path gains only a timer per request.
+"""
+
+import asyncio
+import json
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from .settings import Settings
+
+# Event WebSocket clients send nothing: a few KiB is room for control frames and more, and
+# without per-message compression a message cannot expand past that once received.
+WEBSOCKET_MAX_MESSAGE_BYTES = 4096
+
+
+class ServerConfig(uvicorn.Config):
+    """uvicorn's configuration from the settings, for `python -m` and the tests alike."""
+
+    def __init__(self, app: FastAPI | str, settings: Settings) -> None:
+        super().__init__(
+            app,
+            host=settings.host,
+            port=settings.port,
+            loop="uvloop",
+            http=GuardedHttpProtocol,
+            access_log=settings.serve_access_log,
+            # Logging is configured by the app; uvicorn's default config would replace it.
+            log_config=None,
+            reload=settings.debug,
+            server_header=False,
+            # Bodies have no read timeout here: the proxy in front sets one.
+            limit_concurrency=settings.limit_concurrency,
+            timeout_keep_alive=settings.keep_alive_timeout_seconds,
+            timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+            ws_max_size=WEBSOCKET_MAX_MESSAGE_BYTES,
+            ws_per_message_deflate=False,
+            ws_ping_interval=settings.events_ping_seconds,
+            ws_ping_timeout=settings.events_ping_seconds,
+        )
+        self.header_timeout_seconds = settings.header_timeout_seconds
+        self.max_header_bytes = settings.max_header_bytes
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, closing a connection whose request headers are too slow
+    (from its opening, or from a later request's first byte) or too large (431).
+
+    Headers are counted by the bytes read while they are incomplete, checked after each read:
+    at most one read (256 KiB) past the limit is parsed before the refusal. A read in which a
+    later request begins may end the previous one's body, so it is not counted.
+    """
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        if not isinstance(config, ServerConfig):
+            raise TypeError("GuardedHttpProtocol needs a ServerConfig")
+        super().__init__(config, server_state, app_state, _loop)
+        self.header_timeout_seconds = config.header_timeout_seconds
+        self.max_header_bytes = config.max_header_bytes
+        # Armed while a request's headers are incomplete.
+        self.header_deadline: asyncio.TimerHandle | None = None
+        self.header_bytes = 0
+        self.read_bytes = 0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._expect_headers(already_read=0)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._headers_done()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self.read_bytes = len(data)
+        super().data_received(data)
+        if self.header_deadline is not None and not self.transport.is_closing():
+            self.header_bytes += len(data)
+            if self.header_bytes > self.max_header_bytes:
+                self._refuse_headers()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self.header_deadline is None:
+            self._expect_headers(already_read=self.read_bytes)
+
+    def on_headers_complete(self) -> None:
+        self._headers_done()
+        super().on_headers_complete()
+
+    def _expect_headers(self, already_read: int) -> None:
+        self.header_bytes = -already_read
+        self.header_deadline = self.loop.call_later(
+            self.header_timeout_seconds, self._headers_too_slow
+        )
+
+    def _headers_done(self) -> None:
+        if self.header_deadline is not None:
+            self.header_deadline.cancel()
+            self.header_deadline = None
+
+    def _headers_too_slow(self) -> None:
+        self.header_deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def _refuse_headers(self) -> None:
+        self._headers_done()
+        self.logger.warning("Request headers over %d bytes: refused", self.max_header_bytes)
+        detail = f"Request headers too large: the limit is {self.max_header_bytes} bytes"
+        body = json.dumps({"detail": detail}).encode()
+        head = (
+            "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            "content-type: application/json\r\n"
+            "x-content-type-options: nosniff\r\n"
+            f"content-length: {len(body)}\r\n"
+            "connection: close\r\n\r\n"
+        )
+        self.transport.write(head.encode() + body)
+        self.transport.close()
