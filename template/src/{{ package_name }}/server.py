@@ -56,9 +56,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, closing a connection whose request headers are too slow
     (from its opening, or from a later request's first byte) or too large (431).
 
-    Headers are counted by the bytes read while they are incomplete, checked after each read:
-    at most one read (256 KiB) past the limit is parsed before the refusal. A read in which a
-    later request begins may end the previous one's body, so it is not counted.
+    Headers still incomplete are counted by the bytes read, checked after each read: at most one
+    read (256 KiB) past the limit is parsed before the refusal. A read in which a later request
+    begins may end the previous one's body, so it is not counted. Headers complete within the
+    reads counted are measured exactly, only when those reads pass the limit.
     """
 
     def __init__(
@@ -73,6 +74,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().__init__(config, server_state, app_state, _loop)
         self.header_timeout_seconds = config.header_timeout_seconds
         self.max_header_bytes = config.max_header_bytes
+        detail = f"Request headers too large: the limit is {self.max_header_bytes} bytes"
+        self.refusal = json.dumps({"detail": detail}).encode()
         # Armed while a request's headers are incomplete.
         self.header_deadline: asyncio.TimerHandle | None = None
         self.header_bytes = 0
@@ -92,7 +95,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self.header_deadline is not None and not self.transport.is_closing():
             self.header_bytes += len(data)
             if self.header_bytes > self.max_header_bytes:
-                self._refuse_headers()
+                self._headers_done()
+                self.logger.warning("Request headers over %d bytes", self.max_header_bytes)
+                self.transport.write(self._refusal_head() + self.refusal)
+                self.transport.close()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -100,7 +106,17 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._expect_headers(already_read=self.read_bytes)
 
     def on_headers_complete(self) -> None:
+        at_most = max(self.header_bytes, 0) + self.read_bytes
         self._headers_done()
+        if at_most > self.max_header_bytes and self._header_size() > self.max_header_bytes:
+            # The request is answered by the refusal instead of the app, as uvicorn answers 503.
+            self.logger.warning("Request headers over %d bytes", self.max_header_bytes)
+            app, self.app = self.app, self._refuse
+            try:
+                super().on_headers_complete()
+            finally:
+                self.app = app
+            return
         super().on_headers_complete()
 
     def _expect_headers(self, already_read: int) -> None:
@@ -119,17 +135,29 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self.transport.close()
 
-    def _refuse_headers(self) -> None:
-        self._headers_done()
-        self.logger.warning("Request headers over %d bytes: refused", self.max_header_bytes)
-        detail = f"Request headers too large: the limit is {self.max_header_bytes} bytes"
-        body = json.dumps({"detail": detail}).encode()
-        head = (
-            "HTTP/1.1 431 Request Header Fields Too Large\r\n"
-            "content-type: application/json\r\n"
-            "x-content-type-options: nosniff\r\n"
-            f"content-length: {len(body)}\r\n"
-            "connection: close\r\n\r\n"
+    def _header_size(self) -> int:
+        return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+
+    def _refusal_head(self) -> bytes:
+        return (
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            + b"".join(
+                name + b": " + value + b"\r\n" for name, value in _refusal_headers(self.refusal)
+            )
+            + b"\r\n"
         )
-        self.transport.write(head.encode() + body)
-        self.transport.close()
+
+    async def _refuse(self, scope: Any, receive: Any, send: Any) -> None:
+        headers = _refusal_headers(self.refusal)
+        await send({"type": "http.response.start", "status": 431, "headers": headers})
+        await send({"type": "http.response.body", "body": self.refusal})
+
+
+def _refusal_headers(body: bytes) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-content-type-options", b"nosniff"),
+        # The connection ends with this answer.
+        (b"connection", b"close"),
+    ]
