@@ -4,8 +4,11 @@ uvicorn counts every open connection against LIMIT_CONCURRENCY and has no timeou
 request's headers, so a thousand connections that never send a whole request would have every
 route answer 503; and its parser (httptools) accepts headers of any size, copying them as they
 grow, which held the event loop for seconds on a 64 MiB header. The HTTP protocol below adds
-both limits in process, so that `python -m` stays the way to serve, uvicorn's graceful and
-draining shutdown (health.py) keep working, and the hot path gains only a timer per request.
+both limits in process. Servers that have them (granian, hypercorn) would replace uvicorn's
+draining shutdown (health.py) and, for hypercorn, uvloop and httptools' throughput; this keeps
+`python -m` serving as before. It costs about 0.8 µs of CPU per request (9.7 against 8.9 µs for
+uvicorn's protocol alone, in process), about 1 % of `/health/live`'s, which wrk cannot tell
+apart from noise.
 """
 
 import asyncio
@@ -54,12 +57,14 @@ class ServerConfig(uvicorn.Config):
 
 class GuardedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, closing a connection whose request headers are too slow
-    (from its opening, or from a later request's first byte) or too large (431).
+    (from its opening, or from a later request's first read) or too large (431).
 
     Headers still incomplete are counted by the bytes read, checked after each read: at most one
     read (256 KiB) past the limit is parsed before the refusal. A read in which a later request
     begins may end the previous one's body, so it is not counted. Headers complete within the
-    reads counted are measured exactly, only when those reads pass the limit.
+    reads counted are measured exactly, only when those reads pass the limit. The timer is armed
+    only while a read has left headers incomplete, or a new connection has sent nothing: a
+    request that arrives whole, as nearly all do, costs none.
     """
 
     def __init__(
@@ -76,38 +81,43 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.max_header_bytes = config.max_header_bytes
         detail = f"Request headers too large: the limit is {self.max_header_bytes} bytes"
         self.refusal = json.dumps({"detail": detail}).encode()
-        # Armed while a request's headers are incomplete.
-        self.header_deadline: asyncio.TimerHandle | None = None
+        self.reading_headers = True
         self.header_bytes = 0
         self.read_bytes = 0
+        self.header_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._expect_headers(already_read=0)
+        self._arm_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._headers_done()
+        self._disarm_deadline()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         self.read_bytes = len(data)
         super().data_received(data)
-        if self.header_deadline is not None and not self.transport.is_closing():
-            self.header_bytes += len(data)
-            if self.header_bytes > self.max_header_bytes:
-                self._headers_done()
-                self.logger.warning("Request headers over %d bytes", self.max_header_bytes)
-                self.transport.write(self._refusal_head() + self.refusal)
-                self.transport.close()
+        if not self.reading_headers or self.transport.is_closing():
+            return
+        self.header_bytes += len(data)
+        if self.header_bytes > self.max_header_bytes:
+            self._disarm_deadline()
+            self.logger.warning("Request headers over %d bytes", self.max_header_bytes)
+            self.transport.write(self._refusal_head() + self.refusal)
+            self.transport.close()
+        elif self.header_deadline is None:
+            self._arm_deadline()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if self.header_deadline is None:
-            self._expect_headers(already_read=self.read_bytes)
+        if not self.reading_headers:
+            self.reading_headers = True
+            self.header_bytes = -self.read_bytes
 
     def on_headers_complete(self) -> None:
         at_most = max(self.header_bytes, 0) + self.read_bytes
-        self._headers_done()
+        self.reading_headers = False
+        self._disarm_deadline()
         if at_most > self.max_header_bytes and self._header_size() > self.max_header_bytes:
             # The request is answered by the refusal instead of the app, as uvicorn answers 503.
             self.logger.warning("Request headers over %d bytes", self.max_header_bytes)
@@ -119,13 +129,12 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             return
         super().on_headers_complete()
 
-    def _expect_headers(self, already_read: int) -> None:
-        self.header_bytes = -already_read
+    def _arm_deadline(self) -> None:
         self.header_deadline = self.loop.call_later(
             self.header_timeout_seconds, self._headers_too_slow
         )
 
-    def _headers_done(self) -> None:
+    def _disarm_deadline(self) -> None:
         if self.header_deadline is not None:
             self.header_deadline.cancel()
             self.header_deadline = None
