@@ -44,6 +44,16 @@ OVERLAYS = ("dev", "prod")
 # The worker's queue, `<NAMESPACE>:<queue_key>` (copier.yml), by task runner.
 QUEUES = {"arq": f"{SLUG}:arq:queue", "celery": f"{SLUG}:celery"}
 RELEASE = "0.1.0"
+# Who deploy/k8s/base/network-policy.yaml lets in, as generated: the ingress controller to the
+# API's port, Prometheus to the metrics ports.
+INGRESS_CONTROLLER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}},
+}
+SCRAPER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+}
 
 # The metadata each KEDA scaler reads (pkg/scalers/redis_scaler.go and rabbitmq_scaler.go);
 # `<name>FromEnv` names an environment variable of the scaled container.
@@ -413,6 +423,55 @@ def test_the_worker_scales_on_its_queue_through_the_brokers_trigger(
         # Only ARQ's count includes the jobs running, so only ARQ may scale to zero.
         assert spec["minReplicaCount"] == (0 if combo.tasks == "arq" else 1)
         assert spec["maxReplicaCount"] > spec["minReplicaCount"]
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Whether a label selector (matchLabels, matchExpressions with In) matches `labels`."""
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In", expression
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return selector.get("matchLabels", {}).items() <= labels.items()
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
+def test_only_the_ingress_controller_and_the_scraper_reach_the_pods(
+    rendered: Any, combo: Combo, overlay: str
+) -> None:
+    objects = rendered(combo)[overlay]
+    policies = each(objects, "NetworkPolicy")
+    for deployment in each(objects, "Deployment"):
+        name = deployment["metadata"]["name"]
+        pod = deployment["spec"]["template"]
+        declared = {port["name"] for c in pod["spec"]["containers"] for port in c.get("ports", [])}
+        allowed: dict[str, list[dict[str, Any]]] = {}
+        for policy in policies:
+            if not selects(policy["spec"]["podSelector"], pod["metadata"]["labels"]):
+                continue
+            assert policy["spec"]["policyTypes"] == ["Ingress"], policy["metadata"]["name"]
+            for rule in policy["spec"]["ingress"]:
+                # A rule without `from` or `ports` would let anyone in, or onto any port.
+                assert rule["from"] and rule["ports"], policy["metadata"]["name"]
+                for port in rule["ports"]:
+                    allowed.setdefault(port["port"], []).extend(rule["from"])
+
+        # Selected, so everything not allowed is refused; each port the pod serves is allowed.
+        assert set(allowed) == declared, name
+        for port, peers in allowed.items():
+            expected = INGRESS_CONTROLLER if port == "http" else SCRAPER
+            assert peers == [expected], (name, port)
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
+def test_the_prod_ingress_serves_its_hosts_over_tls(rendered: Any, combo: Combo) -> None:
+    (ingress,) = each(rendered(combo)["prod"], "Ingress")
+    tls = ingress["spec"]["tls"]
+
+    hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
+    assert hosts <= {host for entry in tls for host in entry["hosts"]}
+    assert all(entry["secretName"] == f"{SLUG}-tls" for entry in tls)
+    assert not each(rendered(combo)["dev"], "Ingress")
 
 
 def test_deploy_templates_keep_their_conditionals_few() -> None:

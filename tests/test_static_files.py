@@ -258,6 +258,22 @@ def test_dockerfile_builds_the_chosen_python_and_runs_unprivileged(
 
 
 @combos
+def test_metrics_have_a_port_of_their_own_in_the_image_and_compose(
+    combo: Combo, projects: Path
+) -> None:
+    root = project(projects, combo)
+    dockerfile = (root / DOCKERFILE).read_text()
+    assert "METRICS_PORT=9100" in dockerfile
+    assert "EXPOSE 9100" in dockerfile.splitlines()
+
+    services = load_yaml(root / COMPOSE)["services"]
+    for name in compose_services(combo) & {"api", "worker"}:
+        assert services[name]["environment"]["METRICS_PORT"] == "9100", name
+    # Published on this machine only, beside the app's port.
+    assert services["api"]["ports"] == ["127.0.0.1:8000:8000", "127.0.0.1:9100:9100"]
+
+
+@combos
 def test_dockerignore_keeps_secrets_out_and_what_the_build_needs_in(
     combo: Combo, projects: Path
 ) -> None:

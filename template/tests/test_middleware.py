@@ -1,3 +1,5 @@
+import re
+
 from httpx import AsyncClient
 
 
@@ -19,3 +21,24 @@ async def test_unsafe_request_id_is_replaced(client: AsyncClient) -> None:
 
     assert response.headers["x-request-id"] != "bad id\twith spaces"
     assert len(response.headers["x-request-id"]) == 32
+
+
+async def test_every_response_carries_the_safe_headers(client: AsyncClient) -> None:
+    for response in (await client.get("/health/live"), await client.get("/no-such-route")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["content-security-policy"] == (
+            "default-src 'none'; frame-ancestors 'none'"
+        )
+
+
+async def test_the_docs_pages_policy_allows_what_they_load(client: AsyncClient) -> None:
+    for path in ("/docs", "/redoc"):
+        response = await client.get(path)
+        policy = response.headers["content-security-policy"]
+
+        assert response.status_code == 200, path
+        assert "frame-ancestors 'none'" in policy
+        for origin in set(re.findall(r"""(?:src|href)=["'](https://[^/"']+)""", response.text)):
+            assert origin in policy, (path, origin)

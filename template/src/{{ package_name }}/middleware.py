@@ -15,6 +15,26 @@ log = structlog.get_logger(__name__)
 # Incoming ids end up in logs: accept only short, plain tokens.
 _VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
 
+# On every response: no MIME sniffing, no referrer, no framing, and a policy that lets an API
+# response load nothing. The docs pages load Swagger UI and ReDoc from their CDNs and run an
+# inline script that starts them; ReDoc adds its fonts and a worker.
+_SAFE_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+)
+_API_POLICY = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+_DOCS_POLICY = (
+    b"content-security-policy",
+    b"default-src 'none'; connect-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
+    b"script-src 'unsafe-inline' https://cdn.jsdelivr.net; worker-src blob:; "
+    b"style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    b"font-src https://fonts.gstatic.com; frame-ancestors 'none'",
+)
+_API_HEADERS = (*_SAFE_HEADERS, _API_POLICY)
+_DOCS_HEADERS = (*_SAFE_HEADERS, _DOCS_POLICY)
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+
 _ERROR_BODY = b'{"detail":"Internal server error"}'
 _ERROR_HEADERS = [
     (b"content-type", b"application/json"),
@@ -23,8 +43,9 @@ _ERROR_HEADERS = [
 
 
 class RequestContextMiddleware:
-    """Tags each request with an X-Request-ID (kept from the client or generated) and
-    reports the handling time in X-Process-Time. Every log line of the request carries the id.
+    """Tags each request with an X-Request-ID (kept from the client or generated), reports the
+    handling time in X-Process-Time and adds the safe headers above. Every log line of the
+    request carries the id.
 
     An unhandled error ends here: it is logged once, with the id, and answered with a 500 that
     carries the id too. Re-raising it would have Starlette and uvicorn log it again.
@@ -40,6 +61,8 @@ class RequestContextMiddleware:
 
         start = perf_counter()
         request_id = _incoming_request_id(scope) or token_hex(16)
+        path = scope["path"][len(scope.get("root_path", "")) :]
+        safe_headers = _DOCS_HEADERS if path in DOCS_PATHS else _API_HEADERS
         started = False
 
         async def send_with_headers(message: Message) -> None:
@@ -51,6 +74,7 @@ class RequestContextMiddleware:
                     *message.get("headers", ()),
                     (b"x-request-id", request_id.encode()),
                     (b"x-process-time", elapsed),
+                    *safe_headers,
                 ]
             await send(message)
 
