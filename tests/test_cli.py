@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -382,6 +383,38 @@ def test_wheel_generates_offline_and_fast(
     assert answers_of(project)["project_name"] == "Acme Orders API"
     assert (project / ".git").is_dir()
     assert (project / "pyproject.toml").is_file()
+
+
+def secret_key(project: Path) -> str:
+    [line] = [x for x in (project / ".env").read_text().splitlines() if x.startswith("SECRET_KEY=")]
+    return line.removeprefix("SECRET_KEY=")
+
+
+def test_each_project_from_one_installed_wheel_gets_its_own_secret(
+    installed_fastgen: Path, tmp_path: Path
+) -> None:
+    """The wheel's precompiled templates must not hold the secret as a constant."""
+    keys = []
+    for name in ("First Api", "Second Api"):
+        result = subprocess.run(
+            [installed_fastgen, "new", name, "-y", "--no-git"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=user_env(),
+        )
+        assert result.returncode == 0, result.stderr
+        keys.append(secret_key(tmp_path / name.lower().replace(" ", "-")))
+    assert keys[0] != keys[1]
+    assert all(re.fullmatch(r"[0-9a-f]{64}", key) for key in keys)
+
+
+def test_each_project_from_source_gets_its_own_secret(cli: Cli) -> None:
+    """In one process (compiled templates kept in memory) and through the bytecode cache."""
+    for name in ("First Api", "Second Api"):
+        assert cli("new", name, "-y", "--no-git").exit_code == 0
+    keys = {secret_key(Path.cwd() / slug) for slug in ("first-api", "second-api")}
+    assert len(keys) == 2
 
 
 # --- names, DEST and prompts: every bad input is one line, exit 2, nothing written -------------
