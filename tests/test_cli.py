@@ -120,7 +120,17 @@ def test_options_text_lists_every_question_and_choice(cli: Cli) -> None:
 # --- generation -----------------------------------------------------------------------------
 
 
-def test_new_with_defaults_is_a_committed_git_repo(cli: Cli) -> None:
+def git_config(monkeypatch: pytest.MonkeyPatch, path: Path, **user: str) -> None:
+    """The user's git configuration is `path`, holding only `user.*` = `user`."""
+    path.write_text("[user]\n" + "".join(f"\t{key} = {value}\n" for key, value in user.items()))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(path))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+
+def test_new_with_defaults_is_a_committed_git_repo(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    git_config(monkeypatch, tmp_path / "gitconfig")  # git knows no author: copier.yml's defaults
     result = cli("new", "Acme Orders API", "--defaults")
     assert result.exit_code == 0, result.output
     project = Path.cwd() / "acme-orders-api"
@@ -170,6 +180,22 @@ def test_new_flags_and_data_are_recorded(cli: Cli) -> None:
     assert answers["cache"] == "none"
     assert answers["description"] == "Sells things"
     assert answers["project_slug"] == "shop"
+
+
+def test_authors_default_to_git_config(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    git_config(monkeypatch, tmp_path / "gitconfig", name="Ada Lovelace", email="ada@example.org")
+    assert cli("new", "From Git", "-y", "--no-git").exit_code == 0
+    answers = answers_of(Path.cwd() / "from-git")
+    assert (answers["author_name"], answers["author_email"]) == ("Ada Lovelace", "ada@example.org")
+    # An answer given on the command line wins; an e-mail copier.yml refuses is not used.
+    git_config(monkeypatch, tmp_path / "gitconfig", name="Ada Lovelace", email="ada")
+    result = cli("new", "Given", "-y", "--no-git", "--data", "author_name=Orders Team")
+    assert result.exit_code == 0, result.output
+    answers = answers_of(Path.cwd() / "given")
+    assert answers["author_name"] == "Orders Team"
+    assert answers["author_email"] == COPIER_YML["author_email"]["default"]
 
 
 def test_non_tty_stdin_behaves_as_defaults_and_says_so(cli: Cli) -> None:
@@ -361,6 +387,33 @@ def test_shell_completion_offers_the_choices(name: str) -> None:
     }
     result = subprocess.run([fastgen], env=env, capture_output=True, text=True, check=True)
     assert result.stdout.split() == choice_values(name)
+
+
+def complete(words: str) -> list[str]:
+    """What bash completion offers for the last of `words` (empty: a new word)."""
+    fastgen = Path(sys.executable).parent / "fastgen"
+    env = {
+        **os.environ,
+        "_FASTGEN_COMPLETE": "complete_bash",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+    }
+    result = subprocess.run([fastgen], env=env, capture_output=True, text=True, check=True)
+    return result.stdout.split()
+
+
+@pytest.mark.parametrize("command", ["new Acme", "update"])
+def test_shell_completion_offers_data_keys_then_choices(command: str) -> None:
+    asked = [
+        name
+        for name, spec in COPIER_YML.items()
+        if not name.startswith("_") and not (isinstance(spec, dict) and spec.get("when") is False)
+    ]
+    assert complete(f"fastgen {command} --data ") == [f"{name}=" for name in asked]
+    assert complete(f"fastgen {command} --data c") == [f"{n}=" for n in asked if n[0] == "c"]
+    assert complete(f"fastgen {command} --data cache=") == [
+        f"cache={value}" for value in choice_values("cache")
+    ]
 
 
 def test_wheel_generates_offline_and_fast(
@@ -563,6 +616,15 @@ def test_help_is_clean(command: list[str], monkeypatch: pytest.MonkeyPatch) -> N
         assert noise not in result.stdout, f"{noise!r} in:\n{result.stdout}"
     cut = [line for line in result.stdout.splitlines()[1:] if line.endswith("...")]
     assert cut == [], "help cut short"
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["new"], ["update"], ["check"], ["options"], ["add"], ["add", "resource"]]
+)
+def test_h_is_short_for_help(command: list[str]) -> None:
+    short, long = (CliRunner().invoke(app, [*command, flag]) for flag in ("-h", "--help"))
+    assert short.exit_code == long.exit_code == 0
+    assert short.stdout == long.stdout and short.stdout.startswith("Usage: fastgen")
 
 
 def test_every_question_fits_on_one_prompt_line() -> None:

@@ -77,6 +77,7 @@ app = typer.Typer(
     add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: no `<bool>` type column
+    context_settings={"help_option_names": ["-h", "--help"]},  # commands inherit it
 )
 
 

@@ -21,6 +21,7 @@ from fastgen.questions import (
     Question,
     by_name,
     choice_questions,
+    complete_data,
     render_default,
     render_validator,
 )
@@ -215,6 +216,35 @@ def git_init(dest: Path) -> None:
     git(dest, "init", "--quiet", "--initial-branch=main")
 
 
+def author_defaults(dest: Path) -> dict[str, str]:
+    """`author_name` and `author_email` from git's `user.name` and `user.email`, where set.
+
+    Read where DEST will be, so that a conditional include (`includeIf "gitdir:..."`)
+    applies. They are defaults: flags, `--data`, a preset's answers and the user's Copier
+    settings win. An e-mail copier.yml's validator refuses is left out, so it fails no run.
+    """
+    from fastgen.render import copier_settings_defaults
+
+    ancestor = next(p for p in (dest, *dest.parents) if p.exists())
+    try:
+        listing = git(ancestor, "config", "--get-regexp", r"^user\.(name|email)$")
+    except (subprocess.CalledProcessError, OSError):
+        return {}  # neither is set (or no git: `new` says so later)
+    keys = {"user.name": "author_name", "user.email": "author_email"}
+    found = {}
+    for line in listing.splitlines():
+        key, _, value = line.partition(" ")
+        if key.lower() in keys and value.strip():
+            found[keys[key.lower()]] = value.strip()  # the last one git lists wins, as in git
+    if "author_email" in found and render_validator("author_email", found):
+        del found["author_email"]
+    try:
+        configured = copier_settings_defaults()
+    except ValueError:  # a damaged settings file: the render names it
+        configured = {}
+    return {key: value for key, value in found.items() if key not in configured}
+
+
 def commit_identity(dest: Path, answers: dict[str, Any]) -> dict[str, str]:
     """The environment `initial_commit` needs: none when git knows the user in DEST.
 
@@ -380,7 +410,13 @@ def new(
     ] = False,
     data: Annotated[
         list[str] | None,
-        typer.Option("--data", "-d", metavar="KEY=VALUE", help="Answer any question (repeatable)."),
+        typer.Option(
+            "--data",
+            "-d",
+            metavar="KEY=VALUE",
+            help="Answer any question (repeatable).",
+            autocompletion=complete_data,
+        ),
     ] = None,
     template: Annotated[
         str | None,
@@ -452,6 +488,7 @@ def new(
         )
     target = (dest or Path(answers["project_slug"])).absolute()
     check_dest(target)
+    suggested = {**author_defaults(target), **suggested}
 
     if not defaults and not interactive:
         note("stdin is not a terminal: using defaults for unanswered questions (as --defaults)")

@@ -24,7 +24,7 @@ import yaml
 from fastgen.bundle import git
 from fastgen.errors import FastgenError
 from fastgen.preset import load_preset
-from fastgen.questions import by_name
+from fastgen.questions import by_name, complete_data
 from fastgen.resource_update import ANSWERS_GLOB, update_resources
 from fastgen.source import (
     ANSWERS_FILE,
@@ -420,6 +420,7 @@ def update(
             "-d",
             metavar="KEY=VALUE",
             help="Change an answer, e.g. --data cache=redis (repeatable).",
+            autocompletion=complete_data,
         ),
     ] = None,
     preset: Annotated[
