@@ -849,6 +849,39 @@ def test_fork_check_and_update_name_the_newest_tag(cli: Cli, toy: Path) -> None:
     assert cli("check", str(project)).exit_code == 0
 
 
+def test_check_and_update_say_when_the_fork_cannot_be_reached(cli: Cli, toy: Path) -> None:
+    git(toy, "tag", "1.0.0")
+    assert cli("new", "Fork App", "--template", str(toy), "-y").exit_code == 0
+    project = Path.cwd() / "fork-app"
+    gone = toy.parent / "moved-away.git"  # as unreachable as a URL that does not resolve
+    answers = project / ".copier-answers.yml"
+    answers.write_text(answers.read_text().replace(str(toy), str(gone)))
+    commit_all(project, "The fork moved")
+
+    result = cli("check", str(project))
+    assert result.exit_code == 1
+    [problem] = [line for line in result.stdout.splitlines() if line.startswith("  - ")]
+    assert f"cannot reach the template source {gone}" in problem and "--offline" in problem
+    assert "OK" not in result.stdout
+    report = json.loads(cli("check", str(project), "--json").stdout)
+    assert not report["ok"] and report["newest_version"] is None
+
+    installed = cli("check", str(project), "--offline")  # 1.0.0, not behind the installed 0.x
+    assert installed.exit_code == 0, installed.output
+    assert f"(newest {fastgen.source.installed_version()})" in installed.stdout
+
+    updated = cli("update", str(project), "--trust")
+    assert updated.exit_code == 1
+    assert updated.stderr.count("\n") == 1
+    assert f"Error: cannot reach the template source {gone}" in updated.stderr
+
+
+def test_check_names_a_path_that_does_not_exist(cli: Cli, tmp_path: Path) -> None:
+    result = cli("check", str(tmp_path / "nowhere"))
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'nowhere'} does not exist" in result.stdout
+
+
 def test_update_warns_about_stale_env_settings(toy_cli: Cli, toy: Path) -> None:
     (toy / "template" / ".env.example.jinja").write_text(
         "CACHE_URL={% if cache == 'redis' %}redis://localhost:6379/0{% endif %}\nDEBUG=false\n"
@@ -869,4 +902,4 @@ def test_errors_name_their_paths(cli: Cli, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
     result = cli("update", str(missing))
     assert result.exit_code == 2
-    assert str(missing) in result.stderr
+    assert f"{missing} does not exist" in result.stderr

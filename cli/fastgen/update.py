@@ -48,6 +48,8 @@ UNDO_FILE = "fastgen-undo.json"  # in the git directory: what `update --undo` re
 def read_answers(project: Path) -> dict[str, Any]:
     """The project's recorded answers; refuses (exit 2) anything that is not a fastgen project."""
     path = project / ANSWERS_FILE
+    if not project.exists():
+        raise FastgenError(f"{project} does not exist")
     if not project.is_dir():
         raise FastgenError(f"{project} is not a directory")
     if not path.is_file():
