@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -345,6 +346,85 @@ def test_interrupt_while_rendering_leaves_dest_as_it_was(
     expected = ["acme"] if pre_existing else []
     assert [p.name for p in Path.cwd().iterdir()] == expected
     assert snapshot(Path.cwd()) == {}
+
+
+@pytest.mark.parametrize("step", ["git_init", "initial_commit", "summary"])
+def test_interrupt_after_rendering_leaves_nothing(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    """Late steps too: git init, the commit (while uv locks) and the summary; with the parent
+    folders `new` created for DEST."""
+    import fastgen.new
+
+    real = getattr(fastgen.new, step)
+
+    def interrupted(*args: Any, **kwargs: Any) -> object:
+        real(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fastgen.new, step, interrupted)
+    result = cli("new", "Acme", "services/backend/acme", "-y")
+    assert_usage_error(result, "interrupted; nothing was written")
+    assert list(Path.cwd().iterdir()) == []
+
+
+def run_until(
+    command: list[Path | str], cwd: Path, delay: float
+) -> subprocess.CompletedProcess[str]:
+    """Run `command`, send it SIGINT (Ctrl-C) after `delay` seconds, and wait for it."""
+    process = subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=user_env()
+    )
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.3, 0.6, 1.0])
+def test_sigint_at_any_point_of_new_leaves_nothing(
+    installed_fastgen: Path, tmp_path: Path, delay: float
+) -> None:
+    """Ctrl-C into the installed `fastgen new`: either it finished first, or it leaves no
+    directory and says so in one line; a rerun then succeeds."""
+    command = [installed_fastgen, "new", "Acme Orders", "-y"]
+    result = run_until(command, tmp_path, delay)
+    print(f"\nSIGINT at {delay} s: exit {result.returncode}")
+    assert "Traceback" not in result.stderr
+    project = tmp_path / "acme-orders"
+    if result.returncode == 0:  # it was done: the whole project, committed
+        assert (project / ".git").is_dir() and "Created Acme Orders" in result.stdout
+        shutil.rmtree(project)
+    else:
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == "Error: interrupted; nothing was written\n"
+        assert list(tmp_path.iterdir()) == []
+    rerun = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=user_env())
+    assert rerun.returncode == 0, rerun.stderr
+
+
+def test_sigint_during_imports_is_one_line(tmp_path: Path) -> None:
+    """The entry point, held inside its first import of the CLI, as a slow disk would hold it."""
+    code = (
+        "import sys, time\n"
+        "class Slow:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'typer':\n"
+        "            print('importing', flush=True)\n"
+        "            time.sleep(30)\n"
+        "sys.meta_path.insert(0, Slow())\n"
+        "sys.argv = ['fastgen', 'new', 'Acme', '-y']\n"
+        "from fastgen.entry import main\n"
+        "main()\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None and process.stdout.readline() == b"importing\n"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert (process.returncode, err) == (2, b"Error: interrupted; nothing was written\n")
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- the installed entry point ----------------------------------------------------------------

@@ -204,6 +204,33 @@ def render(data: dict[str, Any], answers_file: str, dest: Path) -> None:
         )
 
 
+def write_all(root: Path, scratch: Path, files: list[Path], edits: dict[Path, str]) -> None:
+    """Copy `files` from `scratch` into `root` and apply `edits` (path: new text), or, on any
+    failure or interrupt, nothing: what was written is removed and the edited files put back."""
+    created: list[Path] = []  # files and folders, in the order they appeared
+    originals = {path: path.read_bytes() for path in edits}
+    try:
+        for relpath in files:
+            target = root / relpath
+            missing = [p for p in reversed(target.parents) if not p.exists()]
+            created += missing
+            for folder in missing:
+                folder.mkdir()
+            created.append(target)
+            shutil.copy2(scratch / relpath, target)
+        for path, text in edits.items():
+            path.write_text(text, encoding="utf-8")
+    except BaseException:
+        for path in reversed(created):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        for path, content in originals.items():
+            path.write_bytes(content)
+        raise
+
+
 @app.command("resource")
 def resource(
     name: Annotated[
@@ -279,10 +306,6 @@ def resource(
         if dry_run:
             typer.echo("\n".join([f"Would add {described}", *listing]))
             return
-        for relpath in files:
-            target = project.root / relpath
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(scratch / relpath, target)
-    registry.write_text(registry_text, encoding="utf-8")
+        write_all(project.root, scratch, files, {registry: registry_text})
     typer.echo("\n".join([f"Added {described}", *listing]))
     typer.echo("Next: make migrate, make test, then review and commit.")
