@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -303,6 +306,68 @@ def test_dry_run_lists_the_files_and_writes_nothing(shop: Path) -> None:
         "src/shop/resources.py",
     }
     assert unchanged(shop, before)
+
+
+@pytest.mark.parametrize("at", ["a file", "the registry"])
+def test_an_interrupt_while_writing_leaves_the_project_as_it_was(
+    shop: Path, monkeypatch: pytest.MonkeyPatch, at: str
+) -> None:
+    before = git(shop, "rev-parse", "HEAD")
+    if at == "a file":
+        real_copy, copied = shutil.copy2, []
+
+        def copy(source: Path, target: Path) -> object:
+            copied.append(target)
+            if len(copied) == 4:
+                Path(target).write_text("half a file")
+                raise KeyboardInterrupt
+            return real_copy(source, target)
+
+        monkeypatch.setattr(shutil, "copy2", copy)
+    else:
+        real_write = Path.write_text
+
+        def write_text(path: Path, text: str, **kwargs: Any) -> int:
+            if path.name == "resources.py":
+                real_write(path, text[: len(text) // 2], **kwargs)
+                raise KeyboardInterrupt
+            return real_write(path, text, **kwargs)
+
+        monkeypatch.setattr(Path, "write_text", write_text)
+    result = invoke("add", "resource", *CUSTOMERS, "--path", str(shop))
+    assert result.exit_code == 2
+    assert result.stderr == "Error: interrupted; nothing was written\n"
+    assert unchanged(shop, before)
+
+
+def test_sigint_during_add_resource_leaves_the_project_as_it_was(
+    installed_fastgen: Path, tmp_path: Path
+) -> None:
+    env = user_env()
+    subprocess.run(
+        [installed_fastgen, "new", "Shop", "-y", "--database", "sqlite"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    project = tmp_path / "shop"
+    command = [installed_fastgen, "add", "resource", *CUSTOMERS]
+    for delay in (0.05, 0.15, 0.3):
+        process = subprocess.Popen(command, cwd=project, stderr=subprocess.PIPE, text=True, env=env)
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        print(f"\nSIGINT at {delay} s: exit {process.returncode}")
+        assert "Traceback" not in err
+        if process.returncode == 0:
+            git(project, "clean", "--quiet", "-d", "--force")
+            git(project, "checkout", "--quiet", "--", ".")
+        else:
+            assert (process.returncode, err) == (2, "Error: interrupted; nothing was written\n")
+            assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
+    rerun = subprocess.run(command, cwd=project, capture_output=True, text=True, env=env)
+    assert rerun.returncode == 0, rerun.stderr
 
 
 # --- what it writes ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -356,6 +357,35 @@ def test_interrupted_update_restores_the_project(
     assert "interrupted" in result.stderr
     assert status(project) == ""
     assert (project / "old.txt").exists() and not (project / "new.txt").exists()
+
+
+def test_sigint_during_update_restores_the_project(installed_fastgen: Path, tmp_path: Path) -> None:
+    """Ctrl-C into the installed `fastgen update` at several points of Copier's merge."""
+    env = user_env()
+    subprocess.run(
+        [installed_fastgen, "new", "Shop", "-y", "--database", "sqlite"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    project = tmp_path / "shop"
+    command = [installed_fastgen, "update", "--data", "cache=none"]
+    for delay in (0.3, 1.0, 2.0):
+        process = subprocess.Popen(command, cwd=project, stderr=subprocess.PIPE, text=True, env=env)
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+        print(f"\nSIGINT at {delay} s: exit {process.returncode}")
+        assert "Traceback" not in err
+        if process.returncode == 0:
+            git(project, "clean", "--quiet", "-d", "--force")
+            git(project, "checkout", "--quiet", "--", ".")
+        else:
+            assert (process.returncode, err) == (2, "Error: interrupted; nothing was written\n")
+        assert status(project) == ""
+    rerun = subprocess.run(command, cwd=project, capture_output=True, text=True, env=env)
+    assert rerun.returncode == 0, rerun.stderr
 
 
 def test_missing_old_version_suggests_recopy(toy_cli: Cli, toy: Path) -> None:
