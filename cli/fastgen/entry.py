@@ -3,7 +3,8 @@
 Until the CLI is imported (about 0.1 s) nothing has been done, so an interrupt ends the process
 at once, with the line `fastgen.main` prints for an interrupt. From then on it raises
 KeyboardInterrupt once: the command puts back what it wrote and `FastgenGroup` reports it; a
-second Ctrl-C is ignored, so that the clean-up runs to its end.
+second Ctrl-C is ignored, so that the clean-up runs to its end, and so is one after the command
+has finished.
 """
 
 import os
@@ -25,11 +26,19 @@ def _interrupt_once(signum: int, frame: FrameType | None) -> None:
 
 
 def main() -> None:
-    signal.signal(signal.SIGINT, _exit_at_once)
+    # Ignored when fastgen starts (a background job, nohup): it stays ignored, as Python leaves it.
+    handled = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+    if handled:
+        signal.signal(signal.SIGINT, _exit_at_once)
     from fastgen.main import app
 
-    signal.signal(signal.SIGINT, _interrupt_once)
+    if handled:
+        signal.signal(signal.SIGINT, _interrupt_once)
     try:
         app(prog_name="fastgen")
     except KeyboardInterrupt:  # outside a command, e.g. while completing in the shell
         _exit_at_once(signal.SIGINT, None)
+    finally:
+        # Done, or reported: a Ctrl-C now has nothing to stop. Python's shutdown would put back
+        # the default action, which kills the process (exit -2) after a complete run.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
