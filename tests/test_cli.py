@@ -197,6 +197,10 @@ def test_authors_default_to_git_config(
     answers = answers_of(Path.cwd() / "given")
     assert answers["author_name"] == "Orders Team"
     assert answers["author_email"] == COPIER_YML["author_email"]["default"]
+    preset = tmp_path / "team.yml"
+    preset.write_text(yaml.safe_dump({"answers": {"author_name": "Team"}}))
+    assert cli("new", "Preset", "-y", "--no-git", "--preset", str(preset)).exit_code == 0
+    assert answers_of(Path.cwd() / "preset")["author_name"] == "Team"
 
 
 def test_non_tty_stdin_behaves_as_defaults_and_says_so(cli: Cli) -> None:
