@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,10 +24,10 @@ from typer.testing import CliRunner, Result
 import fastgen.source
 from added_resources import CUSTOMERS, add_customers_and_orders, add_resource
 from conftest import ROOT, install_wheel, user_env
-from fastgen.add import singular_of
 from fastgen.errors import FastgenError
 from fastgen.fields import Field, parse_field, parse_fields
 from fastgen.migrations import head, next_revision
+from fastgen.plurals import singular_of
 from fastgen.registry_file import resources_in, with_resource
 from projects import (
     DEFAULT,
@@ -50,6 +53,7 @@ EVERY_TYPE = [
 ]
 LONG = "extraordinary_things"  # 20 characters, the most a name may have
 TYPES = ("str", "text", "int", "bigint", "decimal", "float", "bool", "date", "datetime", "uuid")
+TYPES_OFFERED = (*TYPES, "json", "ref")  # in the order `--field`'s help lists them
 LONG_FIELDS = [f"{kind}_{'x' * 20}"[:20] + f":{kind}:unique" for kind in TYPES[2:]] + [
     f"{kind}_{'y' * 20}"[:20] + f":{kind}?" for kind in (*TYPES, "json")
 ]
@@ -113,11 +117,30 @@ def test_field_specs(spec: str, expected: Field) -> None:
         ("name:str:0", "bad str argument"),
         ("total:decimal:2,4", "scale <= precision"),
         ("body:text:unique", "cannot be unique or indexed"),
+        ("name:str:index:index", "modifier 'index' is given twice"),
     ],
 )
 def test_bad_field_specs(spec: str, message: str) -> None:
     with pytest.raises(FastgenError, match=re.escape(message)):
         parse_field(spec)
+
+
+def test_shell_completion_offers_field_types_then_modifiers() -> None:
+    fastgen = Path(sys.executable).parent / "fastgen"
+
+    def complete(word: str) -> list[str]:
+        words = f"fastgen add resource notes --field {word}"
+        env = {"_FASTGEN_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": "5"}
+        done = subprocess.run(
+            [fastgen], env={**user_env(), **env}, capture_output=True, text=True, check=True
+        )
+        return done.stdout.split()
+
+    assert complete("due:") == [f"due:{kind}" for kind in TYPES_OFFERED]
+    assert complete("due:d") == ["due:decimal", "due:date", "due:datetime"]
+    assert complete("title:str:120:") == ["title:str:120:unique", "title:str:120:index"]
+    assert complete("title:str:i") == ["title:str:index"]
+    assert complete("ti") == []
 
 
 def test_a_field_given_twice_is_refused() -> None:
@@ -136,11 +159,32 @@ def test_a_field_given_twice_is_refused() -> None:
         ("cases", "case"),
         ("order_items", "order_item"),
         ("status", "status"),
-        ("people", "people"),
+        ("people", "person"),
+        ("statuses", "status"),
+        ("series", "series"),
+        ("news", "news"),
+        ("analyses", "analysis"),
+        ("order_statuses", "order_status"),
     ],
 )
 def test_singular_rule(plural: str, singular: str) -> None:
     assert singular_of(plural) == singular
+
+
+def test_start_up_imports_inflect_only_for_a_singular() -> None:
+    """`fastgen add resource` pays for inflect only when it needs a singular; printed, with
+    the start-up, as a measurement (typeguard's checks made inflect's import 1.3-2 s)."""
+    code = (
+        "import sys, time; start = time.perf_counter(); import fastgen.main; "
+        "loaded = 'inflect' in sys.modules; main = time.perf_counter() - start; "
+        "from fastgen.plurals import singular_of; start = time.perf_counter(); "
+        "singular_of('people'); "
+        "print(loaded, f'{main:.3f}', f'{time.perf_counter() - start:.3f}')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded, main, inflect = out.stdout.split()
+    print(f"\nimport fastgen.main: {main} s; first singular_of (imports inflect): {inflect} s")
+    assert loaded == "False"
 
 
 # --- the registry and the migration head ------------------------------------------------------
@@ -204,6 +248,10 @@ def test_head_and_next_revision(tmp_path: Path) -> None:
         (["Bad-Name", "-f", "name:str"], "resource name 'Bad-Name' is not an identifier"),
         (["notes", "-f", "body:markdown"], "unknown field type 'markdown'"),
         (["notes", "-f", "body:str:primary"], "unknown modifier 'primary'"),
+        (["notes", "-f", "name:str:unique:unique"], "modifier 'unique' is given twice"),
+        (["tests", "-f", "name:str"], "would shadow the project's tests/ directory"),
+        (["migrations", "-f", "name:str"], "would shadow the project's migrations/ directory"),
+        (["shop", "-f", "name:str"], "would shadow the package shop itself"),
         (["orders", "-f", "customer:ref"], "refers to a missing resource 'customer'"),
         (["orders", "-f", "buyer:ref:people"], "refers to a missing resource 'people'"),
         (["notes"], "give at least one --field"),
@@ -244,6 +292,9 @@ def test_dry_run_lists_the_files_and_writes_nothing(shop: Path) -> None:
     before = git(shop, "rev-parse", "HEAD")
     result = invoke("add", "resource", *CUSTOMERS, "--dry-run", "--path", str(shop))
     assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(
+        "Would add resource customers to shop: class Customer, table customers, route /customers\n"
+    )
     listed = set(re.findall(r"(?m)^  (?:create|update) (\S+)$", result.stdout))
     assert listed == {
         ".copier-answers.resource-customers.yml",
@@ -255,6 +306,68 @@ def test_dry_run_lists_the_files_and_writes_nothing(shop: Path) -> None:
         "src/shop/resources.py",
     }
     assert unchanged(shop, before)
+
+
+@pytest.mark.parametrize("at", ["a file", "the registry"])
+def test_an_interrupt_while_writing_leaves_the_project_as_it_was(
+    shop: Path, monkeypatch: pytest.MonkeyPatch, at: str
+) -> None:
+    before = git(shop, "rev-parse", "HEAD")
+    if at == "a file":
+        real_copy, copied = shutil.copy2, []
+
+        def copy(source: Path, target: Path) -> object:
+            copied.append(target)
+            if len(copied) == 4:
+                Path(target).write_text("half a file")
+                raise KeyboardInterrupt
+            return real_copy(source, target)
+
+        monkeypatch.setattr(shutil, "copy2", copy)
+    else:
+        real_write = Path.write_text
+
+        def write_text(path: Path, text: str, **kwargs: Any) -> int:
+            if path.name == "resources.py":
+                real_write(path, text[: len(text) // 2], **kwargs)
+                raise KeyboardInterrupt
+            return real_write(path, text, **kwargs)
+
+        monkeypatch.setattr(Path, "write_text", write_text)
+    result = invoke("add", "resource", *CUSTOMERS, "--path", str(shop))
+    assert result.exit_code == 2
+    assert result.stderr == "Error: interrupted; nothing was written\n"
+    assert unchanged(shop, before)
+
+
+def test_sigint_during_add_resource_leaves_the_project_as_it_was(
+    installed_fastgen: Path, tmp_path: Path
+) -> None:
+    env = user_env()
+    subprocess.run(
+        [installed_fastgen, "new", "Shop", "-y", "--database", "sqlite"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    project = tmp_path / "shop"
+    command = [installed_fastgen, "add", "resource", *CUSTOMERS]
+    for delay in (0.05, 0.15, 0.3):
+        process = subprocess.Popen(command, cwd=project, stderr=subprocess.PIPE, text=True, env=env)
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        print(f"\nSIGINT at {delay} s: exit {process.returncode}")
+        assert "Traceback" not in err
+        if process.returncode == 0:
+            git(project, "clean", "--quiet", "-d", "--force")
+            git(project, "checkout", "--quiet", "--", ".")
+        else:
+            assert (process.returncode, err) == (2, "Error: interrupted; nothing was written\n")
+            assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
+    rerun = subprocess.run(command, cwd=project, capture_output=True, text=True, env=env)
+    assert rerun.returncode == 0, rerun.stderr
 
 
 # --- what it writes ---------------------------------------------------------------------------

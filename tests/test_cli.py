@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -119,7 +121,17 @@ def test_options_text_lists_every_question_and_choice(cli: Cli) -> None:
 # --- generation -----------------------------------------------------------------------------
 
 
-def test_new_with_defaults_is_a_committed_git_repo(cli: Cli) -> None:
+def git_config(monkeypatch: pytest.MonkeyPatch, path: Path, **user: str) -> None:
+    """The user's git configuration is `path`, holding only `user.*` = `user`."""
+    path.write_text("[user]\n" + "".join(f"\t{key} = {value}\n" for key, value in user.items()))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(path))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+
+def test_new_with_defaults_is_a_committed_git_repo(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    git_config(monkeypatch, tmp_path / "gitconfig")  # git knows no author: copier.yml's defaults
     result = cli("new", "Acme Orders API", "--defaults")
     assert result.exit_code == 0, result.output
     project = Path.cwd() / "acme-orders-api"
@@ -169,6 +181,26 @@ def test_new_flags_and_data_are_recorded(cli: Cli) -> None:
     assert answers["cache"] == "none"
     assert answers["description"] == "Sells things"
     assert answers["project_slug"] == "shop"
+
+
+def test_authors_default_to_git_config(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    git_config(monkeypatch, tmp_path / "gitconfig", name="Ada Lovelace", email="ada@example.org")
+    assert cli("new", "From Git", "-y", "--no-git").exit_code == 0
+    answers = answers_of(Path.cwd() / "from-git")
+    assert (answers["author_name"], answers["author_email"]) == ("Ada Lovelace", "ada@example.org")
+    # An answer given on the command line wins; an e-mail copier.yml refuses is not used.
+    git_config(monkeypatch, tmp_path / "gitconfig", name="Ada Lovelace", email="ada")
+    result = cli("new", "Given", "-y", "--no-git", "--data", "author_name=Orders Team")
+    assert result.exit_code == 0, result.output
+    answers = answers_of(Path.cwd() / "given")
+    assert answers["author_name"] == "Orders Team"
+    assert answers["author_email"] == COPIER_YML["author_email"]["default"]
+    preset = tmp_path / "team.yml"
+    preset.write_text(yaml.safe_dump({"answers": {"author_name": "Team"}}))
+    assert cli("new", "Preset", "-y", "--no-git", "--preset", str(preset)).exit_code == 0
+    assert answers_of(Path.cwd() / "preset")["author_name"] == "Team"
 
 
 def test_non_tty_stdin_behaves_as_defaults_and_says_so(cli: Cli) -> None:
@@ -320,6 +352,85 @@ def test_interrupt_while_rendering_leaves_dest_as_it_was(
     assert snapshot(Path.cwd()) == {}
 
 
+@pytest.mark.parametrize("step", ["git_init", "initial_commit", "summary"])
+def test_interrupt_after_rendering_leaves_nothing(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    """Late steps too: git init, the commit (while uv locks) and the summary; with the parent
+    folders `new` created for DEST."""
+    import fastgen.new
+
+    real = getattr(fastgen.new, step)
+
+    def interrupted(*args: Any, **kwargs: Any) -> object:
+        real(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fastgen.new, step, interrupted)
+    result = cli("new", "Acme", "services/backend/acme", "-y")
+    assert_usage_error(result, "interrupted; nothing was written")
+    assert list(Path.cwd().iterdir()) == []
+
+
+def run_until(
+    command: list[Path | str], cwd: Path, delay: float
+) -> subprocess.CompletedProcess[str]:
+    """Run `command`, send it SIGINT (Ctrl-C) after `delay` seconds, and wait for it."""
+    process = subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=user_env()
+    )
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.3, 0.6, 1.0])
+def test_sigint_at_any_point_of_new_leaves_nothing(
+    installed_fastgen: Path, tmp_path: Path, delay: float
+) -> None:
+    """Ctrl-C into the installed `fastgen new`: either it finished first, or it leaves no
+    directory and says so in one line; a rerun then succeeds."""
+    command = [installed_fastgen, "new", "Acme Orders", "-y"]
+    result = run_until(command, tmp_path, delay)
+    print(f"\nSIGINT at {delay} s: exit {result.returncode}")
+    assert "Traceback" not in result.stderr
+    project = tmp_path / "acme-orders"
+    if result.returncode == 0:  # it was done: the whole project, committed
+        assert (project / ".git").is_dir() and "Created Acme Orders" in result.stdout
+        shutil.rmtree(project)
+    else:
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == "Error: interrupted; nothing was written\n"
+        assert list(tmp_path.iterdir()) == []
+    rerun = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=user_env())
+    assert rerun.returncode == 0, rerun.stderr
+
+
+def test_sigint_during_imports_is_one_line(tmp_path: Path) -> None:
+    """The entry point, held inside its first import of the CLI, as a slow disk would hold it."""
+    code = (
+        "import sys, time\n"
+        "class Slow:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'typer':\n"
+        "            print('importing', flush=True)\n"
+        "            time.sleep(30)\n"
+        "sys.meta_path.insert(0, Slow())\n"
+        "sys.argv = ['fastgen', 'new', 'Acme', '-y']\n"
+        "from fastgen.entry import main\n"
+        "main()\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None and process.stdout.readline() == b"importing\n"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert (process.returncode, err) == (2, b"Error: interrupted; nothing was written\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- the installed entry point ----------------------------------------------------------------
 
 
@@ -362,6 +473,33 @@ def test_shell_completion_offers_the_choices(name: str) -> None:
     assert result.stdout.split() == choice_values(name)
 
 
+def complete(words: str) -> list[str]:
+    """What bash completion offers for the last of `words` (empty: a new word)."""
+    fastgen = Path(sys.executable).parent / "fastgen"
+    env = {
+        **os.environ,
+        "_FASTGEN_COMPLETE": "complete_bash",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+    }
+    result = subprocess.run([fastgen], env=env, capture_output=True, text=True, check=True)
+    return result.stdout.split()
+
+
+@pytest.mark.parametrize("command", ["new Acme", "update"])
+def test_shell_completion_offers_data_keys_then_choices(command: str) -> None:
+    asked = [
+        name
+        for name, spec in COPIER_YML.items()
+        if not name.startswith("_") and not (isinstance(spec, dict) and spec.get("when") is False)
+    ]
+    assert complete(f"fastgen {command} --data ") == [f"{name}=" for name in asked]
+    assert complete(f"fastgen {command} --data c") == [f"{n}=" for n in asked if n[0] == "c"]
+    assert complete(f"fastgen {command} --data cache=") == [
+        f"cache={value}" for value in choice_values("cache")
+    ]
+
+
 def test_wheel_generates_offline_and_fast(
     installed_fastgen: Path, offline: list[str], tmp_path: Path
 ) -> None:
@@ -382,6 +520,38 @@ def test_wheel_generates_offline_and_fast(
     assert answers_of(project)["project_name"] == "Acme Orders API"
     assert (project / ".git").is_dir()
     assert (project / "pyproject.toml").is_file()
+
+
+def secret_key(project: Path) -> str:
+    [line] = [x for x in (project / ".env").read_text().splitlines() if x.startswith("SECRET_KEY=")]
+    return line.removeprefix("SECRET_KEY=")
+
+
+def test_each_project_from_one_installed_wheel_gets_its_own_secret(
+    installed_fastgen: Path, tmp_path: Path
+) -> None:
+    """The wheel's precompiled templates must not hold the secret as a constant."""
+    keys = []
+    for name in ("First Api", "Second Api"):
+        result = subprocess.run(
+            [installed_fastgen, "new", name, "-y", "--no-git"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=user_env(),
+        )
+        assert result.returncode == 0, result.stderr
+        keys.append(secret_key(tmp_path / name.lower().replace(" ", "-")))
+    assert keys[0] != keys[1]
+    assert all(re.fullmatch(r"[0-9a-f]{64}", key) for key in keys)
+
+
+def test_each_project_from_source_gets_its_own_secret(cli: Cli) -> None:
+    """In one process (compiled templates kept in memory) and through the bytecode cache."""
+    for name in ("First Api", "Second Api"):
+        assert cli("new", name, "-y", "--no-git").exit_code == 0
+    keys = {secret_key(Path.cwd() / slug) for slug in ("first-api", "second-api")}
+    assert len(keys) == 2
 
 
 # --- names, DEST and prompts: every bad input is one line, exit 2, nothing written -------------
@@ -530,6 +700,15 @@ def test_help_is_clean(command: list[str], monkeypatch: pytest.MonkeyPatch) -> N
         assert noise not in result.stdout, f"{noise!r} in:\n{result.stdout}"
     cut = [line for line in result.stdout.splitlines()[1:] if line.endswith("...")]
     assert cut == [], "help cut short"
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["new"], ["update"], ["check"], ["options"], ["add"], ["add", "resource"]]
+)
+def test_h_is_short_for_help(command: list[str]) -> None:
+    short, long = (CliRunner().invoke(app, [*command, flag]) for flag in ("-h", "--help"))
+    assert short.exit_code == long.exit_code == 0
+    assert short.stdout == long.stdout and short.stdout.startswith("Usage: fastgen")
 
 
 def test_every_question_fits_on_one_prompt_line() -> None:

@@ -74,6 +74,10 @@ def test_new_matches_copier_copy(
         raise AssertionError("fastgen new --defaults went through Copier")
 
     monkeypatch.setattr(fastgen.new, "generate", no_copier)
+    # No git identity: `fastgen new` would default the authors to it, and plain Copier does not.
+    (tmp_path / "gitconfig").write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     data = [arg for key, value in answers.items() for arg in ("--data", f"{key}={value}")]
     result = cli("new", name, str(tmp_path / "fast"), "--defaults", "--no-git", *data)
     assert result.exit_code == 0, result.output

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -356,6 +357,35 @@ def test_interrupted_update_restores_the_project(
     assert "interrupted" in result.stderr
     assert status(project) == ""
     assert (project / "old.txt").exists() and not (project / "new.txt").exists()
+
+
+def test_sigint_during_update_restores_the_project(installed_fastgen: Path, tmp_path: Path) -> None:
+    """Ctrl-C into the installed `fastgen update` at several points of Copier's merge."""
+    env = user_env()
+    subprocess.run(
+        [installed_fastgen, "new", "Shop", "-y", "--database", "sqlite"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    project = tmp_path / "shop"
+    command = [installed_fastgen, "update", "--data", "cache=none"]
+    for delay in (0.3, 1.0, 2.0):
+        process = subprocess.Popen(command, cwd=project, stderr=subprocess.PIPE, text=True, env=env)
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+        print(f"\nSIGINT at {delay} s: exit {process.returncode}")
+        assert "Traceback" not in err
+        if process.returncode == 0:
+            git(project, "clean", "--quiet", "-d", "--force")
+            git(project, "checkout", "--quiet", "--", ".")
+        else:
+            assert (process.returncode, err) == (2, "Error: interrupted; nothing was written\n")
+        assert status(project) == ""
+    rerun = subprocess.run(command, cwd=project, capture_output=True, text=True, env=env)
+    assert rerun.returncode == 0, rerun.stderr
 
 
 def test_missing_old_version_suggests_recopy(toy_cli: Cli, toy: Path) -> None:
@@ -849,6 +879,39 @@ def test_fork_check_and_update_name_the_newest_tag(cli: Cli, toy: Path) -> None:
     assert cli("check", str(project)).exit_code == 0
 
 
+def test_check_and_update_say_when_the_fork_cannot_be_reached(cli: Cli, toy: Path) -> None:
+    git(toy, "tag", "1.0.0")
+    assert cli("new", "Fork App", "--template", str(toy), "-y").exit_code == 0
+    project = Path.cwd() / "fork-app"
+    gone = toy.parent / "moved-away.git"  # as unreachable as a URL that does not resolve
+    answers = project / ".copier-answers.yml"
+    answers.write_text(answers.read_text().replace(str(toy), str(gone)))
+    commit_all(project, "The fork moved")
+
+    result = cli("check", str(project))
+    assert result.exit_code == 1
+    [problem] = [line for line in result.stdout.splitlines() if line.startswith("  - ")]
+    assert f"cannot reach the template source {gone}" in problem and "--offline" in problem
+    assert "OK" not in result.stdout
+    report = json.loads(cli("check", str(project), "--json").stdout)
+    assert not report["ok"] and report["newest_version"] is None
+
+    installed = cli("check", str(project), "--offline")  # 1.0.0, not behind the installed 0.x
+    assert installed.exit_code == 0, installed.output
+    assert f"(newest {fastgen.source.installed_version()})" in installed.stdout
+
+    updated = cli("update", str(project), "--trust")
+    assert updated.exit_code == 1
+    assert updated.stderr.count("\n") == 1
+    assert f"Error: cannot reach the template source {gone}" in updated.stderr
+
+
+def test_check_names_a_path_that_does_not_exist(cli: Cli, tmp_path: Path) -> None:
+    result = cli("check", str(tmp_path / "nowhere"))
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'nowhere'} does not exist" in result.stdout
+
+
 def test_update_warns_about_stale_env_settings(toy_cli: Cli, toy: Path) -> None:
     (toy / "template" / ".env.example.jinja").write_text(
         "CACHE_URL={% if cache == 'redis' %}redis://localhost:6379/0{% endif %}\nDEBUG=false\n"
@@ -869,4 +932,4 @@ def test_errors_name_their_paths(cli: Cli, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
     result = cli("update", str(missing))
     assert result.exit_code == 2
-    assert str(missing) in result.stderr
+    assert f"{missing} does not exist" in result.stderr

@@ -1,5 +1,5 @@
 """`python -m fastgen`."""
 
-from fastgen.main import app
+from fastgen.entry import main
 
-app(prog_name="fastgen")
+main()

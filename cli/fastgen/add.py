@@ -23,8 +23,9 @@ import yaml
 
 import fastgen.source
 from fastgen.errors import FastgenError
-from fastgen.fields import Field, check_identifier, parse_fields
+from fastgen.fields import Field, check_identifier, complete_field, parse_fields
 from fastgen.migrations import head, next_revision
+from fastgen.plurals import singular_of
 from fastgen.registry_file import resources_in, with_resource
 from fastgen.resource_source import RESOURCE_URL, resource_root
 from fastgen.source import TEMPLATE_URL, installed_version, render_errors
@@ -39,20 +40,6 @@ RESOURCE_ANSWERS = ".copier-answers.resource-{}.yml"
 ROUTE = re.compile(r"(/[a-z0-9][a-z0-9_-]*)+")
 # The example resource of the main template records no answers of its own.
 BUILT_IN = {"items": {"singular": "item", "table": "items", "route": "/items"}}
-
-
-def singular_of(plural: str) -> str:
-    """The documented rule: drop the plural's -s; -ies becomes -y; -sses, -xes, -ches and
-    -shes lose -es. Anything else (people, news, wolves) needs --singular."""
-    for suffix, replacement in (("ies", "y"), ("sses", "ss"), ("xes", "x")):
-        if plural.endswith(suffix):
-            return plural.removesuffix(suffix) + replacement
-    for suffix in ("ches", "shes"):
-        if plural.endswith(suffix):
-            return plural.removesuffix("es")
-    if plural.endswith("s") and not plural.endswith(("ss", "us", "is")):
-        return plural.removesuffix("s")
-    return plural
 
 
 def _class_name(singular: str) -> str:
@@ -79,13 +66,10 @@ class Project:
         for name in resources_in(text, self.package):
             path = self.root / RESOURCE_ANSWERS.format(name)
             recorded = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
-            found[name] = {
-                "singular": singular_of(name),
-                "table": name,
-                "route": f"/{name}",
-                **BUILT_IN.get(name, {}),
-                **(recorded if isinstance(recorded, dict) else {}),
-            }
+            known = {**BUILT_IN.get(name, {}), **(recorded if isinstance(recorded, dict) else {})}
+            found[name] = {"table": name, "route": f"/{name}", **known}
+            if "singular" not in found[name]:  # no answers file of its own
+                found[name]["singular"] = singular_of(name)
         return found
 
 
@@ -119,6 +103,20 @@ def _template_modules() -> set[str]:
     return {name.split(".")[0] for name in names if name}
 
 
+def shadowed_names(project: Project) -> dict[str, str]:
+    """The names a resource cannot take, each with what it would shadow: a module of the
+    package (the project's, or one the template may add), the package itself, or a directory
+    at the project's root (tests, migrations...: the project's or the template's)."""
+    template = fastgen.source.template_root() / "template"
+    roots = (*project.root.iterdir(), *template.iterdir())
+    shadowed = {p.name: f"the project's {p.name}/ directory" for p in roots if p.is_dir()}
+    shadowed[project.package] = f"the package {project.package} itself"
+    modules = {path.name.removesuffix(".py") for path in project.source.iterdir()}
+    for module in modules | _template_modules():
+        shadowed[module] = f"the module {project.package}.{module}"
+    return shadowed
+
+
 @dataclass(frozen=True)
 class Names:
     plural: str
@@ -138,9 +136,8 @@ def resolve_names(
     check_identifier(name, "resource name")
     if name in existing:
         raise FastgenError(f"resource {name!r} exists already")
-    taken = {path.name.removesuffix(".py") for path in project.source.iterdir()}
-    if name in taken | _template_modules():
-        raise FastgenError(f"resource {name!r} would shadow the module {project.package}.{name}")
+    if shadowed := shadowed_names(project).get(name):
+        raise FastgenError(f"resource {name!r} would shadow {shadowed}")
     names = Names(
         plural=name,
         singular=singular or singular_of(name),
@@ -207,10 +204,40 @@ def render(data: dict[str, Any], answers_file: str, dest: Path) -> None:
         )
 
 
+def write_all(root: Path, scratch: Path, files: list[Path], edits: dict[Path, str]) -> None:
+    """Copy `files` from `scratch` into `root` and apply `edits` (path: new text), or, on any
+    failure or interrupt, nothing: what was written is removed and the edited files put back."""
+    created: list[Path] = []  # files and folders, in the order they appeared
+    originals = {path: path.read_bytes() for path in edits}
+    try:
+        for relpath in files:
+            target = root / relpath
+            missing = [p for p in reversed(target.parents) if not p.exists()]
+            created += missing
+            for folder in missing:
+                folder.mkdir()
+            created.append(target)
+            shutil.copy2(scratch / relpath, target)
+        for path, text in edits.items():
+            path.write_text(text, encoding="utf-8")
+    except BaseException:
+        for path in reversed(created):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        for path, content in originals.items():
+            path.write_bytes(content)
+        raise
+
+
 @app.command("resource")
 def resource(
     name: Annotated[
-        str, typer.Argument(help="Package, table and route name: a plural, e.g. customers.")
+        str,
+        typer.Argument(
+            metavar="NAME", help="Package, table and route name: a plural, e.g. customers."
+        ),
     ],
     field: Annotated[
         list[str] | None,
@@ -221,12 +248,14 @@ def resource(
             help="A field (repeatable). Types: str (str:120 for a length), text, int, bigint, "
             "decimal (decimal:12,2), float, bool, date, datetime, uuid, json, ref "
             "(customer:ref, or buyer:ref:customers). ? makes it optional.",
+            autocompletion=complete_field,
         ),
     ] = None,
     singular: Annotated[
         str | None,
         typer.Option(
-            help="One of them, for the class and id names.", show_default="NAME less its -s"
+            help="One of them, for the class and id names.",
+            show_default="NAME's singular in English",
         ),
     ] = None,
     table: Annotated[str | None, typer.Option(help="Table name.", show_default="NAME")] = None,
@@ -267,17 +296,16 @@ def resource(
         clashes = [str(f) for f in files if (project.root / f).exists()]
         if clashes:
             raise FastgenError(f"{clashes[0]} exists already: the resource would overwrite it")
+        listing = [f"  create {f}" for f in files] + [
+            f"  update {registry.relative_to(project.root)}"
+        ]
+        described = (
+            f"resource {name} to {project.root.name}: class {_class_name(names.singular)}, "
+            f"table {names.table}, route {names.route}"
+        )
         if dry_run:
-            typer.echo(f"Would add resource {name} to {project.root.name}:")
-            typer.echo("\n".join(f"  create {f}" for f in files))
-            typer.echo(f"  update {registry.relative_to(project.root)}")
+            typer.echo("\n".join([f"Would add {described}", *listing]))
             return
-        for relpath in files:
-            target = project.root / relpath
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(scratch / relpath, target)
-    registry.write_text(registry_text, encoding="utf-8")
-    typer.echo(f"Added resource {name} ({names.route}) to {project.root.name}:")
-    typer.echo("\n".join(f"  create {f}" for f in files))
-    typer.echo(f"  update {registry.relative_to(project.root)}")
+        write_all(project.root, scratch, files, {registry: registry_text})
+    typer.echo("\n".join([f"Added {described}", *listing]))
     typer.echo("Next: make migrate, make test, then review and commit.")

@@ -1,8 +1,9 @@
-"""`fastgen check`: a fast, offline drift check for a team's CI.
+"""`fastgen check`: a fast drift check for a team's CI (offline for the bundled template).
 
-Fails (exit 1) when the answers file is missing or damaged, when the project's template
-version is behind the installed fastgen's, or when its answers break a preset's locked
-answers or come from another template source than the preset's.
+Fails (exit 1) when the project does not exist, when the answers file is missing or damaged,
+when the project's template version is behind the installed fastgen's (or a fork's newest
+tag), when a fork cannot be reached to know its newest (unless `--offline`), or when its
+answers break a preset's locked answers or come from another template source than the preset's.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from fastgen.errors import FastgenError
 from fastgen.preset import load_preset
 from fastgen.questions import by_name
 from fastgen.source import (
@@ -26,27 +28,26 @@ from fastgen.source import (
 )
 
 
-def newest_version(src: str | None) -> str | None:
-    """The version `fastgen update` would move to: the installed one, or a fork's newest tag."""
-    if src is None:
-        return None
-    return installed_version() if src == TEMPLATE_URL else newest_tag(src)
+def newest_version(src: str, offline: bool) -> str | None:
+    """The version `fastgen update` would move to: the installed one (the bundled template, or
+    any source with `offline`), else a fork's newest tag, read from it (FastgenError when it
+    cannot be reached)."""
+    return installed_version() if src == TEMPLATE_URL or offline else newest_tag(src)
 
 
-def problems_of(project: Path, answers: Any, preset_path: Path | None) -> list[str]:
-    if not isinstance(answers, dict) or not answers.get("_src_path"):
-        return [f"{ANSWERS_FILE} is damaged: it records no template source (_src_path)"]
+def problems_of(
+    answers: dict[str, Any], newest: str | None, whose: str, preset_path: Path | None
+) -> list[str]:
+    """What is wrong with `answers` given the `newest` version (`whose`: where it comes from)."""
     problems = []
     src, recorded = str(answers["_src_path"]), str(answers.get("_commit", ""))
     bundled = src == TEMPLATE_URL
-    newest = newest_version(src) or "?"
-    have, want = version_key(recorded), version_key(newest)
+    have, want = version_key(recorded), version_key(newest or "?")
     if have is None and bundled:
         problems.append(f"{ANSWERS_FILE} is damaged: template version {recorded!r} is unknown")
     elif have is not None and want is not None and have < want:
-        behind = "the installed fastgen's" if bundled else f"{src}'s newest,"
         problems.append(
-            f"template version {recorded} is behind {behind} {newest}: run `fastgen update`"
+            f"template version {recorded} is behind {whose} {newest}: run `fastgen update`"
         )
     if bundled:
         questions = by_name()
@@ -62,6 +63,24 @@ def problems_of(project: Path, answers: Any, preset_path: Path | None) -> list[s
     return problems
 
 
+def read_recorded(project: Path) -> tuple[dict[str, Any], list[str]]:
+    """The project's recorded answers, or why there are none."""
+    answers_path = project / ANSWERS_FILE
+    if not project.exists():
+        return {}, [f"{project} does not exist"]
+    if not project.is_dir():
+        return {}, [f"{project} is not a directory"]
+    if not answers_path.is_file():
+        return {}, [f"{project} has no {ANSWERS_FILE}: not a fastgen project, or it was deleted"]
+    try:
+        answers = yaml.safe_load(answers_path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        return {}, [f"{ANSWERS_FILE} is damaged: {' '.join(str(err).split())}"]
+    if not isinstance(answers, dict) or not answers.get("_src_path"):
+        return {}, [f"{ANSWERS_FILE} is damaged: it records no template source (_src_path)"]
+    return answers, []
+
+
 def check(
     path: Annotated[
         Path,
@@ -73,29 +92,36 @@ def check(
         Path | None,
         typer.Option("--preset", metavar="FILE", help="Also enforce this preset's locked answers."),
     ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="Compare with the installed fastgen's template version instead of asking the "
+            "project's template source (a fork) for its newest.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Check that a project is current (and keeps a preset's locks)."""
     project = path.resolve()
-    answers_path = project / ANSWERS_FILE
-    answers: Any = None
-    if not answers_path.is_file():
-        problems = [f"{project} has no {ANSWERS_FILE}: not a fastgen project, or it was deleted"]
-    else:
+    recorded, problems = read_recorded(project)
+    newest = None
+    if recorded:
+        src = str(recorded["_src_path"])
+        whose = "the installed fastgen's" if src == TEMPLATE_URL or offline else f"{src}'s newest,"
         try:
-            answers = yaml.safe_load(answers_path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as err:
-            problems = [f"{ANSWERS_FILE} is damaged: {' '.join(str(err).split())}"]
+            newest = newest_version(src, offline)
+        except FastgenError as err:
+            problems.append(f"{err}: pass --offline to compare with the installed fastgen")
         else:
-            problems = problems_of(project, answers, preset)
-    recorded = answers if isinstance(answers, dict) else {}
+            problems = problems_of(recorded, newest, whose, preset)
     report = {
         "path": str(project),
         "ok": not problems,
         "template": recorded.get("_src_path"),
         "template_version": recorded.get("_commit"),
         "installed_version": installed_version(),
-        "newest_version": newest_version(recorded.get("_src_path")),
+        "newest_version": newest,
         "problems": problems,
     }
     if as_json:
@@ -106,7 +132,7 @@ def check(
     else:
         typer.echo(
             f"fastgen check: OK: {project.name} is at template {report['template_version']}"
-            f" (newest {report['newest_version']})"
+            f" (newest {newest or 'unknown: the source has no version tags'})"
         )
     if problems:
         raise typer.Exit(FAILURE)

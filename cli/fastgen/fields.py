@@ -59,6 +59,17 @@ class Field:
         return {key: value for key, value in asdict(self).items() if value not in (None, False)}
 
 
+def complete_field(incomplete: str) -> list[str]:
+    """Shell completion of `--field`: the types after `NAME:`, then the modifiers."""
+    name, sep, rest = incomplete.partition(":")
+    if not sep:
+        return []  # the name is the user's
+    if ":" not in rest:
+        return [f"{name}:{kind}" for kind in TYPES if kind.startswith(rest)]
+    done, _, last = incomplete.rpartition(":")
+    return [f"{done}:{modifier}" for modifier in MODIFIERS if modifier.startswith(last)]
+
+
 def check_identifier(name: str, what: str) -> None:
     if not IDENTIFIER.fullmatch(name):
         raise FastgenError(
@@ -121,11 +132,13 @@ def parse_field(spec: str) -> Field:
         else:
             precision, scale = _argument(spec, kind, token)
             field = replace(field, precision=precision, scale=scale)
-    for modifier in tokens:
+    for position, modifier in enumerate(tokens):
         if modifier not in MODIFIERS:
             raise FastgenError(
                 f"unknown modifier {modifier!r} in {spec!r}; modifiers: ?, {', '.join(MODIFIERS)}"
             )
+        if modifier in tokens[:position]:
+            raise FastgenError(f"modifier {modifier!r} is given twice in {spec!r}")
         field = replace(field, unique=True) if modifier == "unique" else replace(field, index=True)
     if kind in ("text", "json") and (field.unique or field.index):
         raise FastgenError(f"--field {spec!r}: a {kind} column cannot be unique or indexed")

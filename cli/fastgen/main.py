@@ -5,6 +5,8 @@ Commands raise `FastgenError`; `FastgenGroup.invoke` is the one place that turns
 """
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -12,7 +14,7 @@ from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from fastgen import __version__, add
 from fastgen.check import check
-from fastgen.errors import FastgenError
+from fastgen.errors import INTERRUPTED, FastgenError
 from fastgen.new import new
 from fastgen.options import options
 from fastgen.update import update
@@ -57,16 +59,29 @@ class FastgenGroup(TyperGroup):
             raise FastgenError(f"{flag} is given more than once; give it once")
         return name, command, rest
 
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with _reported():  # an interrupt while the arguments are parsed
+            return super().make_context(*args, **kwargs)
+
     def invoke(self, ctx: Any) -> Any:
-        try:
+        with _reported():
             return super().invoke(ctx)
-        except FastgenError as err:
-            message, code = str(err), err.code
-        except (KeyboardInterrupt, EOFError, typer.Abort):
-            message, code = "interrupted; nothing was written", 2
-        one_line = re.sub(r"\s+", " ", message).strip()  # Copier's messages are folded
-        typer.echo(f"Error: {one_line}", err=True)
-        raise typer.Exit(code)
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    """The one place that prints an error: one line, then the exit code."""
+    try:
+        yield
+    except FastgenError as err:
+        message, code = str(err), err.code
+    except (KeyboardInterrupt, EOFError, typer.Abort):
+        message, code = INTERRUPTED, 2
+    else:
+        return
+    one_line = re.sub(r"\s+", " ", message).strip()  # Copier's messages are folded
+    typer.echo(f"Error: {one_line}", err=True)
+    raise typer.Exit(code)
 
 
 app = typer.Typer(
@@ -77,6 +92,7 @@ app = typer.Typer(
     add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: no `<bool>` type column
+    context_settings={"help_option_names": ["-h", "--help"]},  # commands inherit it
 )
 
 

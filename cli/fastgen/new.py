@@ -21,6 +21,7 @@ from fastgen.questions import (
     Question,
     by_name,
     choice_questions,
+    complete_data,
     render_default,
     render_validator,
 )
@@ -186,10 +187,17 @@ def check_dest(target: Path) -> None:
         )
 
 
-def _clean(dest: Path, existed: bool) -> None:
-    """Leave DEST as it was: absent, or the empty directory the user gave."""
-    if not existed:
-        shutil.rmtree(dest, ignore_errors=True)
+def _first_missing(dest: Path) -> Path | None:
+    """The outermost of DEST and its parents that does not exist yet: what `new` creates."""
+    missing = [path for path in (dest, *dest.parents) if not path.exists()]
+    return missing[-1] if missing else None
+
+
+def _clean(dest: Path, created: Path | None) -> None:
+    """Leave DEST as it was: absent with the parents `new` created, or the empty directory
+    the user gave."""
+    if created is not None:
+        shutil.rmtree(created, ignore_errors=True)
     elif dest.is_dir():
         for child in dest.iterdir():
             if child.is_dir() and not child.is_symlink():
@@ -213,6 +221,35 @@ def enclosing_repo(dest: Path) -> Path | None:
 
 def git_init(dest: Path) -> None:
     git(dest, "init", "--quiet", "--initial-branch=main")
+
+
+def author_defaults(dest: Path) -> dict[str, str]:
+    """`author_name` and `author_email` from git's `user.name` and `user.email`, where set.
+
+    Read where DEST will be, so that a conditional include (`includeIf "gitdir:..."`)
+    applies. They are defaults: flags, `--data`, a preset's answers and the user's Copier
+    settings win. An e-mail copier.yml's validator refuses is left out, so it fails no run.
+    """
+    from fastgen.render import copier_settings_defaults
+
+    ancestor = next(p for p in (dest, *dest.parents) if p.exists())
+    try:
+        listing = git(ancestor, "config", "--get-regexp", r"^user\.(name|email)$")
+    except (subprocess.CalledProcessError, OSError):
+        return {}  # neither is set (or no git: `new` says so later)
+    keys = {"user.name": "author_name", "user.email": "author_email"}
+    found = {}
+    for line in listing.splitlines():
+        key, _, value = line.partition(" ")
+        if key.lower() in keys and value.strip():
+            found[keys[key.lower()]] = value.strip()  # the last one git lists wins, as in git
+    if "author_email" in found and render_validator("author_email", found):
+        del found["author_email"]
+    try:
+        configured = copier_settings_defaults()
+    except ValueError:  # a damaged settings file: the render names it
+        configured = {}
+    return {key: value for key, value in found.items() if key not in configured}
 
 
 def commit_identity(dest: Path, answers: dict[str, Any]) -> dict[str, str]:
@@ -380,7 +417,13 @@ def new(
     ] = False,
     data: Annotated[
         list[str] | None,
-        typer.Option("--data", "-d", metavar="KEY=VALUE", help="Answer any question (repeatable)."),
+        typer.Option(
+            "--data",
+            "-d",
+            metavar="KEY=VALUE",
+            help="Answer any question (repeatable).",
+            autocompletion=complete_data,
+        ),
     ] = None,
     template: Annotated[
         str | None,
@@ -452,6 +495,7 @@ def new(
         )
     target = (dest or Path(answers["project_slug"])).absolute()
     check_dest(target)
+    suggested = {**author_defaults(target), **suggested}
 
     if not defaults and not interactive:
         note("stdin is not a terminal: using defaults for unanswered questions (as --defaults)")
@@ -474,41 +518,45 @@ def new(
         "defaults": not interactive,
     }
     lock = UvLock(target)
-    if template is None and not interactive and vcs_ref in (None, installed_version()):
-        answers_file = generate_bundled(
-            dest=target, data=answers, user_defaults=suggested, lock=lock
-        )
-    elif template is None:
-        with bundled_template() as bundled, copier_git(bundled.git_env()):
-            if vcs_ref and vcs_ref not in bundled.versions:
-                raise FastgenError(
-                    f"unknown template version {vcs_ref!r}; this fastgen has: "
-                    f"{', '.join(bundled.versions)}"
-                )
-            answers_file = generate(
-                src=bundled.url, vcs_ref=vcs_ref or bundled.version, unsafe=True, **options
+    created = _first_missing(target)
+    try:  # any failure or interrupt, up to the summary, leaves DEST as it was
+        if template is None and not interactive and vcs_ref in (None, installed_version()):
+            answers_file = generate_bundled(
+                dest=target, data=answers, user_defaults=suggested, lock=lock
             )
-    else:
-        answers_file = generate(src=template, vcs_ref=vcs_ref, unsafe=trust, **options)
-    lock.start()  # after Copier's render; the fast render started it already
-    recorded = yaml.safe_load(answers_file.read_text(encoding="utf-8")) or {}
-    repo = enclosing_repo(target)
-    commit = not no_git and repo is None
-    try:
-        try:
-            if commit:  # while uv locks
-                git_init(target)
-                identity = commit_identity(target, recorded)
-        finally:
-            locked = lock.finish()  # the commit includes uv.lock
+        elif template is None:
+            with bundled_template() as bundled, copier_git(bundled.git_env()):
+                if vcs_ref and vcs_ref not in bundled.versions:
+                    raise FastgenError(
+                        f"unknown template version {vcs_ref!r}; this fastgen has: "
+                        f"{', '.join(bundled.versions)}"
+                    )
+                answers_file = generate(
+                    src=bundled.url, vcs_ref=vcs_ref or bundled.version, unsafe=True, **options
+                )
+        else:
+            answers_file = generate(src=template, vcs_ref=vcs_ref, unsafe=trust, **options)
+        lock.start()  # after Copier's render; the fast render started it already
+        recorded = yaml.safe_load(answers_file.read_text(encoding="utf-8")) or {}
+        repo = enclosing_repo(target)
+        commit = not no_git and repo is None
+        if commit:  # while uv locks
+            git_init(target)
+            identity = commit_identity(target, recorded)
+        locked = lock.finish()  # the commit includes uv.lock
         if commit:
             initial_commit(target, identity, f"Generate {project_name} with fastgen {__version__}")
-    except subprocess.CalledProcessError as err:
+        typer.echo(summary(target, recorded, repo, locked))
+    except subprocess.CalledProcessError as err:  # the project is complete: keep it
+        lock.cancel()
         raise FastgenError(
             f"the project was generated in {target} but git failed: {err.stderr or err}",
             FAILURE,
         ) from err
-    typer.echo(summary(target, recorded, repo, locked))
+    except BaseException:
+        lock.cancel()
+        _clean(target, created)
+        raise
 
 
 def generate(
@@ -521,25 +569,20 @@ def generate(
     vcs_ref: str | None,
     unsafe: bool,
 ) -> Path:
-    """Run Copier; on any failure or interrupt, leave DEST as it was. Returns the answers file."""
+    """Run Copier. Returns the answers file."""
     import copier  # lazy: it costs ~0.6 s and completion re-runs the CLI
 
-    existed = dest.exists()
-    try:
-        with copier_errors(src):
-            worker = copier.run_copy(
-                src,
-                dest,
-                data=data,
-                user_defaults=user_defaults,
-                defaults=defaults,
-                vcs_ref=vcs_ref,
-                unsafe=unsafe,
-                quiet=True,
-            )
-    except BaseException:
-        _clean(dest, existed)
-        raise
+    with copier_errors(src):
+        worker = copier.run_copy(
+            src,
+            dest,
+            data=data,
+            user_defaults=user_defaults,
+            defaults=defaults,
+            vcs_ref=vcs_ref,
+            unsafe=unsafe,
+            quiet=True,
+        )
     return dest / worker.answers_relpath
 
 
@@ -555,19 +598,13 @@ def generate_bundled(
     from fastgen import source
     from fastgen.render import render
 
-    existed = dest.exists()
-    try:
-        with render_errors(TEMPLATE_URL):
-            return render(
-                source.template_root(),
-                dest,
-                data=data,
-                user_defaults=user_defaults,
-                src_path=TEMPLATE_URL,
-                commit=str(installed_version()),
-                written=lock.start_after,
-            )
-    except BaseException:
-        lock.cancel()
-        _clean(dest, existed)
-        raise
+    with render_errors(TEMPLATE_URL):
+        return render(
+            source.template_root(),
+            dest,
+            data=data,
+            user_defaults=user_defaults,
+            src_path=TEMPLATE_URL,
+            commit=str(installed_version()),
+            written=lock.start_after,
+        )

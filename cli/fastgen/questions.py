@@ -109,6 +109,16 @@ def by_name(path: Path | None = None) -> dict[str, Question]:
     return {q.name: q for q in questions(path)}
 
 
+def complete_data(incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion of `--data KEY=VALUE`: the questions' keys, then a choice's values."""
+    key, sep, value = incomplete.partition("=")
+    known = by_name()
+    if not sep:
+        return [(f"{q.name}=", q.help) for q in known.values() if q.name.startswith(key)]
+    choices = known[key].choices if key in known else ()
+    return [(f"{key}={c.value}", c.label) for c in choices if c.value.startswith(value)]
+
+
 def render_default(name: str, answers: Mapping[str, Any], path: Path | None = None) -> str:
     """Render a question's default as Copier would, from the earlier answers.
 

@@ -241,7 +241,7 @@ def answer_questions(
     """Every question's answer, and the hidden ones (`when` false), as `copier copy --defaults`."""
     answers: dict[str, Any] = {}
     hidden: set[str] = set()
-    settings_defaults = _copier_settings().get("defaults") or {}
+    settings_defaults = copier_settings_defaults()
     for name, spec in renderer.config.items():
         if name.startswith("_"):
             continue
@@ -436,6 +436,11 @@ def compile_templates(root: Path, out: Path) -> int:
         (out / ModuleLoader.get_module_filename(name)).write_text(code, encoding="utf-8")
     (out / _MANIFEST).write_text(json.dumps(_compiler_versions()), encoding="utf-8")
     return len(sources)
+
+
+def copier_settings_defaults() -> dict[str, Any]:
+    """The answers the user's Copier settings give every template (`defaults`)."""
+    return dict(_copier_settings().get("defaults") or {})
 
 
 def _copier_settings() -> dict[str, Any]:

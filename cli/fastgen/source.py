@@ -179,11 +179,19 @@ def version_key(text: str) -> Any:
 
 
 def newest_tag(src: str) -> str | None:
-    """The newest PEP 440 version tag of a git template source (a fork), or None."""
+    """The newest PEP 440 version tag of a git template source (a fork), or None if it has none.
+
+    A source that cannot be reached (a URL that does not resolve, a path that is gone, a
+    repository that asks for credentials) is a FastgenError (exit 1) saying so: never a guess.
+    """
     try:
-        listing = git(Path.cwd(), "ls-remote", "--tags", "--refs", src)
-    except (subprocess.CalledProcessError, OSError):
-        return None
+        listing = git(
+            Path.cwd(), "ls-remote", "--tags", "--refs", src, env={"GIT_TERMINAL_PROMPT": "0"}
+        )
+    except (subprocess.CalledProcessError, OSError) as err:
+        said = getattr(err, "stderr", None) or str(err)
+        reason = said.strip().splitlines()[-1] if said.strip() else "git ls-remote failed"
+        raise FastgenError(f"cannot reach the template source {src} ({reason})", FAILURE) from err
     tags = [line.rsplit("refs/tags/", 1)[-1] for line in listing.splitlines()]
     versions = [(key, tag) for tag in tags if (key := version_key(tag)) is not None]
     return max(versions)[1] if versions else None

@@ -24,7 +24,7 @@ import yaml
 from fastgen.bundle import git
 from fastgen.errors import FastgenError
 from fastgen.preset import load_preset
-from fastgen.questions import by_name
+from fastgen.questions import by_name, complete_data
 from fastgen.resource_update import ANSWERS_GLOB, update_resources
 from fastgen.source import (
     ANSWERS_FILE,
@@ -48,6 +48,8 @@ UNDO_FILE = "fastgen-undo.json"  # in the git directory: what `update --undo` re
 def read_answers(project: Path) -> dict[str, Any]:
     """The project's recorded answers; refuses (exit 2) anything that is not a fastgen project."""
     path = project / ANSWERS_FILE
+    if not project.exists():
+        raise FastgenError(f"{project} does not exist")
     if not project.is_dir():
         raise FastgenError(f"{project} is not a directory")
     if not path.is_file():
@@ -420,6 +422,7 @@ def update(
             "-d",
             metavar="KEY=VALUE",
             help="Change an answer, e.g. --data cache=redis (repeatable).",
+            autocompletion=complete_data,
         ),
     ] = None,
     preset: Annotated[

@@ -1,0 +1,44 @@
+"""The `fastgen` command's entry point: Ctrl-C is handled from its first line on.
+
+Until the CLI is imported (about 0.1 s) nothing has been done, so an interrupt ends the process
+at once, with the line `fastgen.main` prints for an interrupt. From then on it raises
+KeyboardInterrupt once: the command puts back what it wrote and `FastgenGroup` reports it; a
+second Ctrl-C is ignored, so that the clean-up runs to its end, and so is one after the command
+has finished.
+"""
+
+import os
+import signal
+import sys
+from types import FrameType
+
+from fastgen.errors import INTERRUPTED
+
+
+def _exit_at_once(signum: int, frame: FrameType | None) -> None:
+    os.write(sys.stderr.fileno(), f"Error: {INTERRUPTED}\n".encode())
+    os._exit(2)
+
+
+def _interrupt_once(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    # Ignored when fastgen starts (a background job, nohup): it stays ignored, as Python leaves it.
+    handled = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+    if handled:
+        signal.signal(signal.SIGINT, _exit_at_once)
+    from fastgen.main import app
+
+    if handled:
+        signal.signal(signal.SIGINT, _interrupt_once)
+    try:
+        app(prog_name="fastgen")
+    except KeyboardInterrupt:  # outside a command, e.g. while completing in the shell
+        _exit_at_once(signal.SIGINT, None)
+    finally:
+        # Done, or reported: a Ctrl-C now has nothing to stop. Python's shutdown would put back
+        # the default action, which kills the process (exit -2) after a complete run.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
