@@ -41,6 +41,7 @@ PAGE = select(*COLUMNS).order_by(Item.id).limit(bindparam("limit")).offset(bindp
 READ_FRESH = (
     select(Item).where(Item.id == bindparam("item_id")).execution_options(populate_existing=True)
 )
+STATUS = select(Item.status).where(Item.id == bindparam("item_id"))
 DELETE = delete(Item).where(Item.id == bindparam("item_id"))
 
 
@@ -109,6 +110,14 @@ async def delete_item(session: AsyncSession, item_id: int) -> None:
     if not deleted.rowcount:
         # A concurrent DELETE committed first.
         raise ItemGone
+
+
+async def needs_processing(session: AsyncSession, item_id: int) -> bool:
+    status = await session.scalar(STATUS, {"item_id": item_id})
+    if status is not ItemStatus.PENDING:
+        log.info("item needs no processing", item_id=item_id)
+        return False
+    return True
 
 
 async def process_item(session: AsyncSession, item_id: int) -> bool:
