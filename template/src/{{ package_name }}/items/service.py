@@ -37,10 +37,6 @@ COLUMNS = tuple(Item.__table__.columns)
 READ = select(*COLUMNS).where(Item.id == bindparam("item_id"))
 COUNT = select(func.count()).select_from(Item)
 PAGE = select(*COLUMNS).order_by(Item.id).limit(bindparam("limit")).offset(bindparam("offset"))
-# Loaded over the session's copy of the row, which may predate another transaction's commit.
-READ_FRESH = (
-    select(Item).where(Item.id == bindparam("item_id")).execution_options(populate_existing=True)
-)
 STATUS = select(Item.status).where(Item.id == bindparam("item_id"))
 DELETE = delete(Item).where(Item.id == bindparam("item_id"))
 
@@ -94,7 +90,7 @@ async def update_item(session: AsyncSession, item: Item, data: ItemUpdate) -> It
     # Read back: the columns this request did not set, such as the status a job set after
     # the item was loaded, are the committed ones. The UPDATE's row lock holds them until
     # the commit.
-    fresh = await session.scalar(READ_FRESH, {"item_id": item_id})
+    fresh = await session.get(Item, item_id, populate_existing=True)
     if fresh is None:
         raise ItemGone
     return fresh
