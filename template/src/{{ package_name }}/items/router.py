@@ -97,7 +97,13 @@ async def update_item(
     return updated
 
 
-@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND | IN_USE)
+# A plain Response: a 204 has no body, so no content type either.
+@router.delete(
+    "/{item_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=NOT_FOUND | IN_USE,
+)
 async def delete_item(
     item: ValidItemDep, session: SessionDep, cache: CacheDep, events: EventsDep
 ) -> None:
