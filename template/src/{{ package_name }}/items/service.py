@@ -87,9 +87,9 @@ async def update_item(session: AsyncSession, item: Item, data: ItemUpdate) -> It
     except StaleDataError as exc:
         # The UPDATE matched no row: a concurrent DELETE committed first.
         raise ItemGone from exc
-    # Read back: the columns this request did not set, such as the status a job set after
-    # the item was loaded, are the committed ones. The UPDATE's row lock holds them until
-    # the commit.
+    # Read back, so that the columns this request did not set, such as the status a job set
+    # after the item was loaded, are the committed ones. The UPDATE's row lock keeps them so
+    # until the commit.
     fresh = await session.get(Item, item_id, populate_existing=True)
     if fresh is None:
         raise ItemGone
