@@ -302,7 +302,7 @@ def test_dry_run_lists_the_files_and_writes_nothing(shop: Path) -> None:
         *(f"src/shop/customers/{m}.py" for m in ("__init__", "dependencies", "keys")),
         *(f"src/shop/customers/{m}.py" for m in ("models", "router", "schemas", "service")),
         "tests/make_customers.py",
-        "tests/test_customers.py",
+        *(f"tests/test_customers{suffix}.py" for suffix in ("", "_http", "_races")),
         "src/shop/resources.py",
     }
     assert unchanged(shop, before)

@@ -79,6 +79,11 @@ def test_files_follow_the_answers(render: Any, combo: Combo) -> None:
     assert (src / "worker.py").exists() == combo.worker
     assert (src / "items" / "jobs.py").exists()
     assert (project / "tests" / "test_jobs.py").exists()
+    # A broker that hangs is tested where there is one; a commit between a PATCH's read and
+    # its write, where another transaction can commit there (not SQLite's write lock).
+    assert (project / "tests" / "test_hung_broker.py").exists() == combo.worker
+    database_server = combo.database != "sqlite"
+    assert (project / "tests" / "test_item_freshness.py").exists() == database_server
     makefile = (project / "Makefile").read_text()
     assert ("\nworker:" in makefile) == combo.worker
 

@@ -7,10 +7,13 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 
 from .metrics import DB_POOL_TIMEOUTS
 
@@ -24,6 +27,8 @@ DATABASE_UNAVAILABLE = (DBAPIError, PoolTimeout, ConnectionError, TimeoutError)
 # credentials or unknown role (28), missing database (3D), too many connections (53),
 # shutting down (57P).
 _UNAVAILABLE_SQLSTATES = ("08", "28", "3D", "53", "57P")
+
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 
 # A hostile body can fail validation in thousands of places; a few say what is wrong.
 MAX_ERRORS = 10
@@ -91,7 +96,26 @@ def _clip(value: Any) -> Any:
     return value
 
 
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        # The path's first route answers, listing only its own methods; a path's methods are
+        # spread over several routes.
+        exc.headers = {"Allow": ", ".join(allowed_methods(request))}
+    return await http_exception_handler(request, exc)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI document gives the request's path (HEAD with GET)."""
+    for template, operations in request.app.openapi()["paths"].items():
+        if compile_path(template)[0].match(request.scope["path"]):
+            methods = {method.upper() for method in operations} & HTTP_METHODS
+            return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
+    return []
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(HTTPException, http_error)
     for error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error, database_unavailable)

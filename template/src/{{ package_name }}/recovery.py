@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
+from .db import reading
 from .jobs import JobContext, job_name
 from .registry import Resource
 from .settings import Settings
@@ -54,7 +55,7 @@ class Sweeper:
             query = work.arguments.where(work.created_at < until).order_by(work.created_at)
             if self._since is not None:
                 query = query.where(work.created_at >= self._since)
-            async with self._context.session_factory() as session:
+            async with reading(self._context.session_factory) as session:
                 rows = (await session.execute(query)).all()
             for row in rows:
                 if self._stopping.is_set() or not await self._schedule(work.job, *row):

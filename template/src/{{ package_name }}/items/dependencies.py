@@ -14,10 +14,14 @@ from .schemas import ItemRead
 ItemId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
+def item_not_found(item_id: int) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"Item {item_id} not found")
+
+
 async def valid_item_id(item_id: ItemId, session: SessionDep) -> Item:
     item = await service.get_item(session, item_id)
     if item is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Item {item_id} not found")
+        raise item_not_found(item_id)
     return item
 
 
@@ -42,7 +46,7 @@ async def cached_item(item_id: int, cache: Cache, connections: Connections) -> C
         return CachedItem(found.value, hit=True)
     item = await service.read_item(connections, item_id)
     if item is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Item {item_id} not found")
+        raise item_not_found(item_id)
     body = ItemRead.model_validate(item).model_dump_json().encode()
     await cache.add(key, body, found)
     return CachedItem(body, hit=False)

@@ -2,6 +2,7 @@
 
 from sqlalchemy import select
 
+from ..db import reading
 from ..jobs import JobContext, Unfinished
 from . import service
 from .events import publish_item
@@ -11,6 +12,11 @@ from .schemas import ItemRead
 
 
 async def process_item(context: JobContext, item_id: int) -> bool:
+    # A read first, outside any transaction: a job delivered twice, or recovered after it
+    # ran, takes no lock.
+    async with reading(context.session_factory) as session:
+        if not await service.needs_processing(session, item_id):
+            return False
     async with context.session_factory.begin() as session:
         processed = await service.process_item(session, item_id)
         # Still in the session: no second query.

@@ -9,7 +9,7 @@ from ..errors import BODY_ERRORS, UNAVAILABLE, Responses
 from ..events import EventsDep
 from ..runner import JobsDep
 from . import service
-from .dependencies import ItemId, ValidItemDep, cached_item
+from .dependencies import ItemId, ValidItemDep, cached_item, item_not_found
 from .events import publish_deleted, publish_item
 from .events import router as events_router
 from .jobs import process_item
@@ -82,26 +82,37 @@ async def create_item(
 async def update_item(
     data: ItemUpdate, item: ValidItemDep, session: SessionDep, cache: CacheDep, events: EventsDep
 ) -> ItemRead:
+    item_id = item.id
     try:
         item = await service.update_item(session, item, data)
     except service.ItemNameTaken as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except service.ItemGone:
+        raise item_not_found(item_id) from None
     # Invalidate after the commit: earlier, a concurrent read could cache the old row again.
     await session.commit()
-    await cache.invalidate(item_cache_key(item.id))
+    await cache.invalidate(item_cache_key(item_id))
     updated = ItemRead.model_validate(item)
     await publish_item(events, "updated", updated)
     return updated
 
 
-@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND | IN_USE)
+# A plain Response: a 204 has no body, so no content type either.
+@router.delete(
+    "/{item_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=NOT_FOUND | IN_USE,
+)
 async def delete_item(
     item: ValidItemDep, session: SessionDep, cache: CacheDep, events: EventsDep
 ) -> None:
     try:
-        await service.delete_item(session, item)
+        await service.delete_item(session, item.id)
     except service.ItemInUse as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except service.ItemGone:
+        raise item_not_found(item.id) from None
     await session.commit()
     await cache.invalidate(item_cache_key(item.id))
     await publish_deleted(events, item.id)

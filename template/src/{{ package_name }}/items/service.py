@@ -2,9 +2,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import structlog
-from sqlalchemy import Row, bindparam, func, insert, select
+from sqlalchemy import Row, bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..db import Connections, read
 from .models import Item, ItemStatus
@@ -14,8 +15,13 @@ log = structlog.get_logger(__name__)
 
 
 class ItemNameTaken(Exception):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"An item named {name!r} already exists")
+    def __init__(self) -> None:
+        # Names the field, never the value: errors echo nothing that was submitted.
+        super().__init__("An item with that name already exists")
+
+
+class ItemGone(Exception):
+    """A concurrent request deleted the item after this one had found it."""
 
 
 class ItemInUse(Exception):
@@ -31,6 +37,8 @@ COLUMNS = tuple(Item.__table__.columns)
 READ = select(*COLUMNS).where(Item.id == bindparam("item_id"))
 COUNT = select(func.count()).select_from(Item)
 PAGE = select(*COLUMNS).order_by(Item.id).limit(bindparam("limit")).offset(bindparam("offset"))
+STATUS = select(Item.status).where(Item.id == bindparam("item_id"))
+DELETE = delete(Item).where(Item.id == bindparam("item_id"))
 
 
 async def create_item(connections: Connections, data: ItemCreate) -> Row[Any]:
@@ -41,7 +49,7 @@ async def create_item(connections: Connections, data: ItemCreate) -> Row[Any]:
             return (await connection.execute(insert_item)).one()
     except IntegrityError as exc:
         # The unique constraint is the only race-free check for a taken name.
-        raise ItemNameTaken(data.name) from exc
+        raise ItemNameTaken from exc
 
 
 async def list_items(
@@ -67,20 +75,45 @@ async def get_item(session: AsyncSession, item_id: int) -> Item | None:
 
 
 async def update_item(session: AsyncSession, item: Item, data: ItemUpdate) -> Item:
+    """Apply `data` and return the row as it will be committed."""
+    item_id = item.id  # a failed flush expires the object
     for field, value in data.model_dump(exclude_unset=True).items():
         setattr(item, field, value)
-    await _flush_unique_name(session, item.name)
-    return item
-
-
-async def delete_item(session: AsyncSession, item: Item) -> None:
-    item_id = item.id  # a failed flush expires the object
-    await session.delete(item)
     try:
         await session.flush()
     except IntegrityError as exc:
+        # The unique constraint is the only race-free check for a taken name.
+        raise ItemNameTaken from exc
+    except StaleDataError as exc:
+        # The UPDATE matched no row: a concurrent DELETE committed first.
+        raise ItemGone from exc
+    # Read back, so that the columns this request did not set, such as the status a job set
+    # after the item was loaded, are the committed ones. The UPDATE's row lock keeps them so
+    # until the commit.
+    fresh = await session.get(Item, item_id, populate_existing=True)
+    if fresh is None:
+        raise ItemGone
+    return fresh
+
+
+async def delete_item(session: AsyncSession, item_id: int) -> None:
+    connection = await session.connection()
+    try:
+        deleted = await connection.execute(DELETE, {"item_id": item_id})
+    except IntegrityError as exc:
         # Rows of another resource still refer to it.
         raise ItemInUse(item_id) from exc
+    if not deleted.rowcount:
+        # A concurrent DELETE committed first.
+        raise ItemGone
+
+
+async def needs_processing(session: AsyncSession, item_id: int) -> bool:
+    status = await session.scalar(STATUS, {"item_id": item_id})
+    if status is not ItemStatus.PENDING:
+        log.info("item needs no processing", item_id=item_id)
+        return False
+    return True
 
 
 async def process_item(session: AsyncSession, item_id: int) -> bool:
@@ -93,11 +126,3 @@ async def process_item(session: AsyncSession, item_id: int) -> bool:
     await session.flush()
     log.info("item processed", item_id=item_id)
     return True
-
-
-async def _flush_unique_name(session: AsyncSession, name: str) -> None:
-    # The unique constraint is the only race-free check for a taken name.
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise ItemNameTaken(name) from exc
