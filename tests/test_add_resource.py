@@ -251,7 +251,6 @@ def test_head_and_next_revision(tmp_path: Path) -> None:
         (["notes", "-f", "name:str:unique:unique"], "modifier 'unique' is given twice"),
         (["tests", "-f", "name:str"], "would shadow the project's tests/ directory"),
         (["migrations", "-f", "name:str"], "would shadow the project's migrations/ directory"),
-        (["shop", "-f", "name:str"], "would shadow the package shop itself"),
         (["orders", "-f", "customer:ref"], "refers to a missing resource 'customer'"),
         (["orders", "-f", "buyer:ref:people"], "refers to a missing resource 'people'"),
         (["notes"], "give at least one --field"),

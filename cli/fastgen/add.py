@@ -105,12 +105,12 @@ def _template_modules() -> set[str]:
 
 def shadowed_names(project: Project) -> dict[str, str]:
     """The names a resource cannot take, each with what it would shadow: a module of the
-    package (the project's, or one the template may add), the package itself, or a directory
-    at the project's root (tests, migrations...: the project's or the template's)."""
+    package (the project's, or one the template may add) or a directory at the project's root
+    (tests, migrations...: the project's or the template's). A resource may share the package's
+    name (`orders.orders`): its modules import absolutely, so nothing is shadowed."""
     template = fastgen.source.template_root() / "template"
     roots = (*project.root.iterdir(), *template.iterdir())
     shadowed = {p.name: f"the project's {p.name}/ directory" for p in roots if p.is_dir()}
-    shadowed[project.package] = f"the package {project.package} itself"
     modules = {path.name.removesuffix(".py") for path in project.source.iterdir()}
     for module in modules | _template_modules():
         shadowed[module] = f"the module {project.package}.{module}"
