@@ -110,9 +110,12 @@ def test_field_specs(spec: str, expected: Field) -> None:
         ("id:int", "is reserved"),
         ("json:json", "is reserved"),
         ("model_name:str", "is reserved"),
+        ("mapped_column:date", "is reserved"),
+        ("l:int", "is reserved"),
         ("name:str:0", "bad str argument"),
         ("total:decimal:2,4", "scale <= precision"),
         ("body:text:unique", "cannot be unique or indexed"),
+        ("vip:bool:unique", "a bool column cannot be unique"),
     ],
 )
 def test_bad_field_specs(spec: str, message: str) -> None:

@@ -23,13 +23,16 @@ DEFAULT_DECIMAL = (12, 2)
 MAX_NAME_LENGTH = 20  # so that every generated line fits in 100 columns
 IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 # Names a resource's model or schemas already use, or that pydantic's BaseModel and
-# SQLAlchemy's declarative base reserve; and the names its modules import for annotations.
+# SQLAlchemy's declarative base reserve; the names its modules import for annotations, and
+# those their class bodies call after the fields (a field would shadow them); and `l`, which
+# ruff refuses as a variable name (E741).
 RESERVED = frozenset(
     {"id", "created_at", "updated_at", "metadata", "registry", "model_config"}
     | {"copy", "dict", "json", "schema", "schema_json", "validate", "construct", "from_orm"}
     | {"parse_obj", "parse_raw", "parse_file", "update_forward_refs", "fields"}
     | {"str", "int", "float", "bool", "date", "datetime", "decimal", "uuid", "any", "annotated"}
     | {"field", "utc"}
+    | {"mapped_column", "field_validator", "classmethod", "object", "not_null", "as_utc", "l"}
 )
 
 
@@ -55,8 +58,12 @@ class Field:
         return f"{self.name}_id" if self.type == "ref" else self.name
 
     def answer(self) -> dict[str, object]:
-        """What the answers file records: the fields that are set."""
-        return {key: value for key, value in asdict(self).items() if value not in (None, False)}
+        """What the answers file records: the fields that are set (a scale of 0 is set)."""
+        return {
+            key: value
+            for key, value in asdict(self).items()
+            if value is not None and value is not False
+        }
 
 
 def check_identifier(name: str, what: str) -> None:
@@ -129,6 +136,8 @@ def parse_field(spec: str) -> Field:
         field = replace(field, unique=True) if modifier == "unique" else replace(field, index=True)
     if kind in ("text", "json") and (field.unique or field.index):
         raise FastgenError(f"--field {spec!r}: a {kind} column cannot be unique or indexed")
+    if kind == "bool" and field.unique:
+        raise FastgenError(f"--field {spec!r}: a bool column cannot be unique (two rows at most)")
     return replace(field, optional=optional)
 
 

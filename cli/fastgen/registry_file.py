@@ -15,6 +15,11 @@ from fastgen.errors import FastgenError
 LINE_LENGTH = 100
 
 
+def _natural(text: str) -> list[str | int]:
+    """The order ruff's isort gives names: runs of digits compare as numbers (x9 < x10)."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
 def _tuple_span(lines: list[str]) -> tuple[int, int]:
     opening = re.compile(r"RESOURCES\b.*= [\[(]$")
     start = next((i for i, line in enumerate(lines) if opening.match(line)), None)
@@ -53,7 +58,9 @@ def with_resource(text: str, package: str, name: str) -> str:
     if dotted:
         entry = f"    {package}.{name}.resource,"
         new_import = f"import {package}.{name}"
-        position = next((i for i in dotted if lines[i] > new_import), dotted[-1] + 1)
+        position = next(
+            (i for i in dotted if _natural(lines[i]) > _natural(new_import)), dotted[-1] + 1
+        )
         lines = [*lines[:end], entry, *lines[end:]]
         lines.insert(position, new_import)
     elif from_line is not None:
@@ -63,7 +70,7 @@ def with_resource(text: str, package: str, name: str) -> str:
             body = " ".join(lines[from_line + 1 : last])
         else:
             body = lines[from_line].split(" import ", 1)[1]
-        names = sorted({n.strip() for n in body.split(",") if n.strip()} | {name})
+        names = sorted({n.strip() for n in body.split(",") if n.strip()} | {name}, key=_natural)
         lines = [*lines[:end], f"    {name}.resource,", *lines[end:]]
         lines[from_line : last + 1] = _from_import(package, names)
     else:
