@@ -24,15 +24,16 @@ MAX_NAME_LENGTH = 20  # so that every generated line fits in 100 columns
 IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 # Names a resource's model or schemas already use, or that pydantic's BaseModel and
 # SQLAlchemy's declarative base reserve; the names its modules import for annotations, and
-# those their class bodies call after the fields (a field would shadow them); and `l`, which
-# ruff refuses as a variable name (E741).
+# those their class bodies call after the fields (a field would shadow them); and `l`, `i`
+# and `o`, which ruff refuses as names (E741), as they are or as the schemas' type aliases.
 RESERVED = frozenset(
     {"id", "created_at", "updated_at", "metadata", "registry", "model_config"}
     | {"copy", "dict", "json", "schema", "schema_json", "validate", "construct", "from_orm"}
     | {"parse_obj", "parse_raw", "parse_file", "update_forward_refs", "fields"}
     | {"str", "int", "float", "bool", "date", "datetime", "decimal", "uuid", "any", "annotated"}
     | {"field", "utc"}
-    | {"mapped_column", "field_validator", "classmethod", "object", "not_null", "as_utc", "l"}
+    | {"mapped_column", "field_validator", "classmethod", "object", "not_null", "as_utc"}
+    | {"l", "i", "o"}
 )
 
 
