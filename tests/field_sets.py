@@ -76,10 +76,9 @@ def _argument(rng: random.Random, kind: str, name: str, targets: list[Target]) -
 def field_spec(rng: random.Random, targets: list[Target]) -> str:
     """One `--field` value the grammar accepts."""
     kind = rng.choice(TYPES if targets else [kind for kind in TYPES if kind != "ref"])
-    if kind == "ref" and rng.random() < 0.3:
-        name = rng.choice(targets).singular  # found by its singular name
-    else:
-        name = field_name(rng)
+    # A reference named after its target's singular needs no target.
+    by_singular = kind == "ref" and rng.random() < 0.3
+    name = rng.choice(targets).singular if by_singular else field_name(rng)
     argument = _argument(rng, kind, name, targets)
     optional = "?" if rng.random() < 0.35 else ""
     after_type = argument is None or rng.random() < 0.5
