@@ -50,9 +50,11 @@ EVERY_TYPE = [
 ]
 LONG = "extraordinary_things"  # 20 characters, the most a name may have
 TYPES = ("str", "text", "int", "bigint", "decimal", "float", "bool", "date", "datetime", "uuid")
-LONG_FIELDS = [f"{kind}_{'x' * 20}"[:20] + f":{kind}:unique" for kind in TYPES[2:]] + [
-    f"{kind}_{'y' * 20}"[:20] + f":{kind}?" for kind in (*TYPES, "json")
-]
+# A bool cannot be unique (two rows at most): it is indexed instead.
+LONG_FIELDS = [
+    f"{kind}_{'x' * 20}"[:20] + f":{kind}:{'index' if kind == 'bool' else 'unique'}"
+    for kind in TYPES[2:]
+] + [f"{kind}_{'y' * 20}"[:20] + f":{kind}?" for kind in (*TYPES, "json")]
 
 
 def invoke(*args: str) -> Result:
