@@ -26,16 +26,17 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "s3cret-pw"
 
 
-def project_of(base: Path, database: str) -> Path:
-    require_services(Combo(database, "none", "background"))
-    project = new_project(base, "Shop", "--database", database, "--cache", "none")
+def project_of(base: Path, database: str, tasks: str = "background") -> Path:
+    require_services(Combo(database, "none", tasks))
+    project = new_project(base, "Shop", "--database", database, "--cache", "none", "--tasks", tasks)
     install(project)
     return project
 
 
 @pytest.fixture(scope="module")
 def postgresql(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return project_of(tmp_path_factory.mktemp("postgresql"), "postgresql")
+    """With a worker, so that `make worker` is there to try."""
+    return project_of(tmp_path_factory.mktemp("postgresql"), "postgresql", "arq")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str)
         assert word in output, output
 
 
-@pytest.mark.parametrize("target", ["migrate", "run"])
+@pytest.mark.parametrize("target", ["migrate", "run", "worker"])
 def test_postgresql_unreachable_is_one_line(postgresql: Path, target: str) -> None:
     url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{free_port()}/shop"
 
