@@ -3,11 +3,13 @@ fastgen.fields: every type, `?` after the type or its argument, string lengths a
 precisions across their range, `unique` and `index` where a type allows them, references to
 resources that exist, long names and names the generated modules use themselves.
 
-A draw is a function of the seed alone, so a failure is reproduced by its seed.
+A draw is a function of the seed alone, so a failure is reproduced by its seed (`SEED`, which
+pytest's header shows).
 """
 
 from __future__ import annotations
 
+import os
 import random
 import string
 from dataclasses import dataclass
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from fastgen.errors import FastgenError
 from fastgen.fields import MAX_NAME_LENGTH, MODIFIERS, TYPES, parse_field, parse_fields
 
+# The run's seed: tests/conftest.py picks one unless FIELD_SETS_SEED gives it.
+SEED = int(os.environ.get("FIELD_SETS_SEED", "0"))
 # Names the generated model, schema and test modules use for their own things.
 CLOSE_CALLS = (
     *("mapped_column", "field_validator", "classmethod", "object", "value", "cls", "not_null"),

@@ -4,7 +4,8 @@ mypy --strict, each draw checked; a few per database also pass their own tests.
 
 The draws are many resources in one project per database, so each tool runs once per
 project; a failure is put down to the draws whose files it names. The seed is random unless
-FIELD_SETS_SEED gives one; it is part of each test's id and of every failure message.
+FIELD_SETS_SEED gives one; pytest's header shows it, and so do each test's id and every
+failure message.
 """
 
 from __future__ import annotations
@@ -21,12 +22,11 @@ import pytest
 from typer.testing import CliRunner
 
 from added_resources import CUSTOMERS, add_customers_and_orders
-from field_sets import Draw, Target, draw
+from field_sets import SEED, Draw, Target, draw
 from projects import DATABASES, Combo, fresh_database, install, require_services, services_for
 from test_add_resource import new_project
 from test_update import commit_all
 
-SEED = int(os.environ.get("FIELD_SETS_SEED") or random.SystemRandom().randrange(1_000_000))
 LINTED_DRAWS = 70  # a database: 210 in all, with the fixed cases
 TESTED_DRAWS = 3  # a database, with the fixed cases
 FIXED = [
