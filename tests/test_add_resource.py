@@ -181,6 +181,15 @@ def test_registry_gets_the_resource_in_import_order_and_at_the_end() -> None:
     assert resources_in(text, "shop") == ["items", "customers"]
 
 
+def test_registry_orders_imports_as_ruff_does() -> None:
+    """Runs of digits compare as numbers, unless one has a leading zero (ruff's natord)."""
+    text = DOTTED
+    for name in ("x10s", "x2x_34s", "x9s", "x07fc_36s"):
+        text = with_resource(text, "shop", name)
+    imports = [line.removeprefix("import shop.") for line in text.splitlines()[2:8]]
+    assert imports == ["items", "x07fc_36s", "x2x_34s", "x9s", "x10s", "zebras"]
+
+
 def test_head_and_next_revision(tmp_path: Path) -> None:
     def migration(name: str, revision: str, down: str | None) -> None:
         body = f"revision: str = {revision!r}\ndown_revision: str | None = {down!r}\n"

@@ -65,9 +65,12 @@ def project_with_draws(base: Path, database: str, count: int) -> tuple[Path, lis
     add_customers_and_orders(project)
     targets = [Target("items", "item"), Target(CUSTOMERS[0], "customer")]
     rng = random.Random(f"{SEED}-{database}")
-    draws = [*FIXED, *(draw(rng, index, targets) for index in range(count))]
+    draws: list[Draw] = []
     failures = []
-    for resource in draws:
+    for index in range(len(FIXED) + count):
+        # A draw may refer to any resource added before it, drawn ones included.
+        resource = FIXED[index] if index < len(FIXED) else draw(rng, index, targets)
+        draws.append(resource)
         problem = add(project, resource)
         if problem:
             failures.append(f"{resource}\n    {problem}")

@@ -8,6 +8,7 @@ the end of the `RESOURCES` list (or tuple).
 
 from __future__ import annotations
 
+import functools
 import re
 
 from fastgen.errors import FastgenError
@@ -15,9 +16,27 @@ from fastgen.errors import FastgenError
 LINE_LENGTH = 100
 
 
-def _natural(text: str) -> list[str | int]:
-    """The order ruff's isort gives names: runs of digits compare as numbers (x9 < x10)."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+def _digit_runs(a: str, b: str) -> int:
+    """natord's comparison of two runs of digits: as numbers (9 < 10), unless either has a
+    leading zero, then digit by digit from the left (07 < 2)."""
+    if a.startswith("0") or b.startswith("0"):
+        return (a > b) - (a < b)
+    by_value_a, by_value_b = (len(a), a), (len(b), b)
+    return (by_value_a > by_value_b) - (by_value_a < by_value_b)
+
+
+def _natural_order(a: str, b: str) -> int:
+    """The order ruff's isort gives module names (the natord crate's): runs of digits compare
+    as `_digit_runs` says, everything else character by character."""
+    left, right = re.findall(r"\d+|\D", a), re.findall(r"\d+|\D", b)
+    for x, y in zip(left, right, strict=False):
+        order = _digit_runs(x, y) if x.isdigit() and y.isdigit() else (x > y) - (x < y)
+        if order:
+            return order
+    return (len(left) > len(right)) - (len(left) < len(right))
+
+
+_natural = functools.cmp_to_key(_natural_order)
 
 
 def _tuple_span(lines: list[str]) -> tuple[int, int]:
