@@ -29,7 +29,8 @@ CLOSE_CALLS = (
 # table at about 16,000 characters together; fastgen does not check it yet.
 MAX_STRING_TOTAL = 15_000
 FIRST = string.ascii_lowercase
-REST = string.ascii_lowercase + string.digits + "_"
+ALNUM = string.ascii_lowercase + string.digits
+REST = ALNUM + "_"
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,13 @@ class Draw:
 
 
 def identifier(rng: random.Random, longest: int = MAX_NAME_LENGTH) -> str:
+    """Words of letters and digits joined by single underscores, as the grammar has them."""
     length = rng.choice([1, 2, 3, rng.randint(4, longest), longest])
-    return rng.choice(FIRST) + "".join(rng.choice(REST) for _ in range(length - 1))
+    name = rng.choice(FIRST)
+    while len(name) < length:
+        last = len(name) == length - 1
+        name += rng.choice(ALNUM if last or name.endswith("_") else REST)
+    return name
 
 
 def field_name(rng: random.Random) -> str:

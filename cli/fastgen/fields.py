@@ -21,10 +21,13 @@ MODIFIERS = ("unique", "index")
 DEFAULT_LENGTH = 200
 DEFAULT_DECIMAL = (12, 2)
 MAX_NAME_LENGTH = 20  # so that every generated line fits in 100 columns
-IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
+# Words joined by single underscores: names that differ only in underscores would share
+# a class name (`z_` and `z` both make the schemas' type alias `Z`).
+IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 # Names a resource's model or schemas already use, or that pydantic's BaseModel and
 # SQLAlchemy's declarative base reserve; the names its modules import for annotations, and
-# those their class bodies call after the fields (a field would shadow them); and `l`, `i`
+# those their class bodies call after the fields (a field would shadow them), or whose
+# type alias would shadow an import of the schemas (`stored_text` is `StoredText`); and `l`, `i`
 # and `o`, which ruff refuses as names (E741), as they are or as the schemas' type aliases.
 RESERVED = frozenset(
     {"id", "created_at", "updated_at", "metadata", "registry", "model_config"}
@@ -33,6 +36,8 @@ RESERVED = frozenset(
     | {"str", "int", "float", "bool", "date", "datetime", "decimal", "uuid", "any", "annotated"}
     | {"field", "utc"}
     | {"mapped_column", "field_validator", "classmethod", "object", "not_null", "as_utc"}
+    | {"string_constraints", "after_validator", "aware_datetime", "stored_text", "base_model"}
+    | {"config_dict"}
     | {"l", "i", "o"}
 )
 
@@ -70,8 +75,8 @@ class Field:
 def check_identifier(name: str, what: str) -> None:
     if not IDENTIFIER.fullmatch(name):
         raise FastgenError(
-            f"{what} {name!r} is not an identifier: use lowercase letters, digits and "
-            "underscores, starting with a letter"
+            f"{what} {name!r} is not an identifier: use lowercase letters and digits, "
+            "words joined by single underscores, starting with a letter"
         )
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise FastgenError(f"{what} {name!r} is a Python keyword")
