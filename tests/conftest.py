@@ -3,6 +3,7 @@
 - `copier_template_paths`: what pytest-copier copies into its template fixture.
 - `cli`: invoke the `fastgen` Typer app in-process (CliRunner).
 - `offline`: the command prefix that cuts the network (`unshare -n`), or a skip.
+- the header shows the seed of the random field sets (tests/field_sets.py).
 - `installed_fastgen`: the `fastgen` entry point of a wheel built from this checkout and
   installed into a throwaway venv (session-scoped; built once); `install_wheel()` does it
   for any source tree.
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -21,6 +23,17 @@ import pytest
 from typer.testing import CliRunner, Result
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # One seed for this run's random field sets, set before pytest-xdist starts its workers:
+    # they inherit it, and must collect the same test ids (the seed is part of them).
+    os.environ.setdefault("FIELD_SETS_SEED", str(random.SystemRandom().randrange(1_000_000)))
+
+
+def pytest_report_header() -> str:
+    seed = os.environ["FIELD_SETS_SEED"]
+    return f"field sets: seed {seed} (FIELD_SETS_SEED={seed} draws them again)"
 
 
 @pytest.fixture(scope="session")

@@ -54,9 +54,11 @@ EVERY_TYPE = [
 LONG = "extraordinary_things"  # 20 characters, the most a name may have
 TYPES = ("str", "text", "int", "bigint", "decimal", "float", "bool", "date", "datetime", "uuid")
 TYPES_OFFERED = (*TYPES, "json", "ref")  # in the order `--field`'s help lists them
-LONG_FIELDS = [f"{kind}_{'x' * 20}"[:20] + f":{kind}:unique" for kind in TYPES[2:]] + [
-    f"{kind}_{'y' * 20}"[:20] + f":{kind}?" for kind in (*TYPES, "json")
-]
+# A bool cannot be unique (two rows at most): it is indexed instead.
+LONG_FIELDS = [
+    f"{kind}_{'x' * 20}"[:20] + f":{kind}:{'index' if kind == 'bool' else 'unique'}"
+    for kind in TYPES[2:]
+] + [f"{kind}_{'y' * 20}"[:20] + f":{kind}?" for kind in (*TYPES, "json")]
 
 
 def invoke(*args: str) -> Result:
@@ -110,14 +112,20 @@ def test_field_specs(spec: str, expected: Field) -> None:
         ("name:str:primary", "unknown modifier 'primary'"),
         ("name", "has no type"),
         ("Name:str", "is not an identifier"),
+        ("z_:int", "is not an identifier"),
+        ("a__b:int", "is not an identifier"),
+        ("stored_text:str", "is reserved"),
         ("class:str", "is a Python keyword"),
         ("id:int", "is reserved"),
         ("json:json", "is reserved"),
         ("model_name:str", "is reserved"),
+        ("mapped_column:date", "is reserved"),
+        ("l:int", "is reserved"),
         ("name:str:0", "bad str argument"),
         ("total:decimal:2,4", "scale <= precision"),
         ("body:text:unique", "cannot be unique or indexed"),
         ("name:str:index:index", "modifier 'index' is given twice"),
+        ("vip:bool:unique", "a bool column cannot be unique"),
     ],
 )
 def test_bad_field_specs(spec: str, message: str) -> None:
@@ -218,6 +226,15 @@ def test_registry_gets_the_resource_in_import_order_and_at_the_end() -> None:
     text = with_resource(FROM_IMPORT, "shop", "customers")
     assert "from shop import customers, items\n" in text
     assert resources_in(text, "shop") == ["items", "customers"]
+
+
+def test_registry_orders_imports_as_ruff_does() -> None:
+    """Runs of digits compare as numbers, unless one has a leading zero (ruff's natord)."""
+    text = DOTTED
+    for name in ("x10s", "x2x_34s", "x9s", "x07fc_36s"):
+        text = with_resource(text, "shop", name)
+    imports = [line.removeprefix("import shop.") for line in text.splitlines()[2:8]]
+    assert imports == ["items", "x07fc_36s", "x2x_34s", "x9s", "x10s", "zebras"]
 
 
 def test_head_and_next_revision(tmp_path: Path) -> None:

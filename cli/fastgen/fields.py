@@ -21,15 +21,24 @@ MODIFIERS = ("unique", "index")
 DEFAULT_LENGTH = 200
 DEFAULT_DECIMAL = (12, 2)
 MAX_NAME_LENGTH = 20  # so that every generated line fits in 100 columns
-IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
+# Words joined by single underscores: names that differ only in underscores would share
+# a class name (`z_` and `z` both make the schemas' type alias `Z`).
+IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 # Names a resource's model or schemas already use, or that pydantic's BaseModel and
-# SQLAlchemy's declarative base reserve; and the names its modules import for annotations.
+# SQLAlchemy's declarative base reserve; the names its modules import for annotations, and
+# those their class bodies call after the fields (a field would shadow them), or whose
+# type alias would shadow an import of the schemas (`stored_text` is `StoredText`); and `l`, `i`
+# and `o`, which ruff refuses as names (E741), as they are or as the schemas' type aliases.
 RESERVED = frozenset(
     {"id", "created_at", "updated_at", "metadata", "registry", "model_config"}
     | {"copy", "dict", "json", "schema", "schema_json", "validate", "construct", "from_orm"}
     | {"parse_obj", "parse_raw", "parse_file", "update_forward_refs", "fields"}
     | {"str", "int", "float", "bool", "date", "datetime", "decimal", "uuid", "any", "annotated"}
     | {"field", "utc"}
+    | {"mapped_column", "field_validator", "classmethod", "object", "not_null", "as_utc"}
+    | {"string_constraints", "after_validator", "aware_datetime", "stored_text", "base_model"}
+    | {"config_dict"}
+    | {"l", "i", "o"}
 )
 
 
@@ -55,8 +64,12 @@ class Field:
         return f"{self.name}_id" if self.type == "ref" else self.name
 
     def answer(self) -> dict[str, object]:
-        """What the answers file records: the fields that are set."""
-        return {key: value for key, value in asdict(self).items() if value not in (None, False)}
+        """What the answers file records: the fields that are set (a scale of 0 is set)."""
+        return {
+            key: value
+            for key, value in asdict(self).items()
+            if value is not None and value is not False
+        }
 
 
 def complete_field(incomplete: str) -> list[str]:
@@ -73,8 +86,8 @@ def complete_field(incomplete: str) -> list[str]:
 def check_identifier(name: str, what: str) -> None:
     if not IDENTIFIER.fullmatch(name):
         raise FastgenError(
-            f"{what} {name!r} is not an identifier: use lowercase letters, digits and "
-            "underscores, starting with a letter"
+            f"{what} {name!r} is not an identifier: use lowercase letters and digits, "
+            "words joined by single underscores, starting with a letter"
         )
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise FastgenError(f"{what} {name!r} is a Python keyword")
@@ -142,6 +155,8 @@ def parse_field(spec: str) -> Field:
         field = replace(field, unique=True) if modifier == "unique" else replace(field, index=True)
     if kind in ("text", "json") and (field.unique or field.index):
         raise FastgenError(f"--field {spec!r}: a {kind} column cannot be unique or indexed")
+    if kind == "bool" and field.unique:
+        raise FastgenError(f"--field {spec!r}: a bool column cannot be unique (two rows at most)")
     return replace(field, optional=optional)
 
 

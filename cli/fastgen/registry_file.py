@@ -8,11 +8,35 @@ the end of the `RESOURCES` list (or tuple).
 
 from __future__ import annotations
 
+import functools
 import re
 
 from fastgen.errors import FastgenError
 
 LINE_LENGTH = 100
+
+
+def _digit_runs(a: str, b: str) -> int:
+    """natord's comparison of two runs of digits: as numbers (9 < 10), unless either has a
+    leading zero, then digit by digit from the left (07 < 2)."""
+    if a.startswith("0") or b.startswith("0"):
+        return (a > b) - (a < b)
+    by_value_a, by_value_b = (len(a), a), (len(b), b)
+    return (by_value_a > by_value_b) - (by_value_a < by_value_b)
+
+
+def _natural_order(a: str, b: str) -> int:
+    """The order ruff's isort gives module names (the natord crate's): runs of digits compare
+    as `_digit_runs` says, everything else character by character."""
+    left, right = re.findall(r"\d+|\D", a), re.findall(r"\d+|\D", b)
+    for x, y in zip(left, right, strict=False):
+        order = _digit_runs(x, y) if x.isdigit() and y.isdigit() else (x > y) - (x < y)
+        if order:
+            return order
+    return (len(left) > len(right)) - (len(left) < len(right))
+
+
+_natural = functools.cmp_to_key(_natural_order)
 
 
 def _tuple_span(lines: list[str]) -> tuple[int, int]:
@@ -53,7 +77,9 @@ def with_resource(text: str, package: str, name: str) -> str:
     if dotted:
         entry = f"    {package}.{name}.resource,"
         new_import = f"import {package}.{name}"
-        position = next((i for i in dotted if lines[i] > new_import), dotted[-1] + 1)
+        position = next(
+            (i for i in dotted if _natural(lines[i]) > _natural(new_import)), dotted[-1] + 1
+        )
         lines = [*lines[:end], entry, *lines[end:]]
         lines.insert(position, new_import)
     elif from_line is not None:
@@ -63,7 +89,7 @@ def with_resource(text: str, package: str, name: str) -> str:
             body = " ".join(lines[from_line + 1 : last])
         else:
             body = lines[from_line].split(" import ", 1)[1]
-        names = sorted({n.strip() for n in body.split(",") if n.strip()} | {name})
+        names = sorted({n.strip() for n in body.split(",") if n.strip()} | {name}, key=_natural)
         lines = [*lines[:end], f"    {name}.resource,", *lines[end:]]
         lines[from_line : last + 1] = _from_import(package, names)
     else:
