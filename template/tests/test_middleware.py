@@ -1,5 +1,3 @@
-import re
-
 from httpx import AsyncClient
 
 
@@ -40,5 +38,6 @@ async def test_the_docs_pages_policy_allows_what_they_load(client: AsyncClient) 
 
         assert response.status_code == 200, path
         assert "frame-ancestors 'none'" in policy
-        for origin in set(re.findall(r"""(?:src|href)=["'](https://[^/"']+)""", response.text)):
-            assert origin in policy, (path, origin)
+        assert "script-src 'self' 'unsafe-inline'" in policy
+        # Everything the pages load comes from the app itself (tests/test_docs.py).
+        assert "https://" not in policy

@@ -16,8 +16,8 @@ log = structlog.get_logger(__name__)
 _VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
 
 # On every response: no MIME sniffing, no referrer, no framing, and a policy that lets an API
-# response load nothing. The docs pages load Swagger UI and ReDoc from their CDNs and run an
-# inline script that starts them; ReDoc adds its fonts and a worker.
+# response load nothing. The docs pages load Swagger UI and ReDoc from the app itself and run an
+# inline script that starts them; ReDoc adds a worker.
 _SAFE_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -26,10 +26,9 @@ _SAFE_HEADERS = (
 _API_POLICY = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 _DOCS_POLICY = (
     b"content-security-policy",
-    b"default-src 'none'; connect-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
-    b"script-src 'unsafe-inline' https://cdn.jsdelivr.net; worker-src blob:; "
-    b"style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    b"font-src https://fonts.gstatic.com; frame-ancestors 'none'",
+    b"default-src 'none'; connect-src 'self'; img-src 'self' data:; "
+    b"script-src 'self' 'unsafe-inline'; worker-src blob:; style-src 'self' 'unsafe-inline'; "
+    b"frame-ancestors 'none'",
 )
 _API_HEADERS = (*_SAFE_HEADERS, _API_POLICY)
 _DOCS_HEADERS = (*_SAFE_HEADERS, _DOCS_POLICY)
