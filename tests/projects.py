@@ -300,11 +300,20 @@ def left_behind(services: Services, before: set[str]) -> list[str]:
     Redis keys without any namespace are not counted: on a shared machine, projects of older
     templates write them into the same database at the same time (`arq:job:<id>`). That ARQ's
     job keys carry the namespace is checked by the generated project's own tests.
+
+    Nor are RabbitMQ's server-named queues (`amq.gen-...`): they are exclusive, so they go with
+    the connection that declared them, and one still there belongs to a process that still runs,
+    never to this finished run.
     """
     return sorted(
         name
         for name in shared_state(services) - before
-        if services.name in name or (name.startswith("rabbitmq") and ":" not in name)
+        if services.name in name
+        or (
+            name.startswith("rabbitmq")
+            and ":" not in name
+            and not name.startswith("rabbitmq queue amq.gen-")
+        )
     )
 
 
