@@ -7,32 +7,37 @@ second Ctrl-C is ignored, so that the clean-up runs to its end, and so is one af
 has finished.
 """
 
+# `signal` imports enum and functools first, which takes long enough under load for a Ctrl-C to
+# land in them: its C core installs the handler before anything else is imported.
+import _signal  # type: ignore[import-not-found]  # typeshed has no stub for the C core
 import os
-import signal
 import sys
-from types import FrameType
 
 from fastgen.errors import INTERRUPTED
 
 
-def _exit_at_once(signum: int, frame: FrameType | None) -> None:
+def _exit_at_once(signum: int, frame: object) -> None:
     os.write(sys.stderr.fileno(), f"Error: {INTERRUPTED}\n".encode())
     os._exit(2)
 
 
-def _interrupt_once(signum: int, frame: FrameType | None) -> None:
+# Ignored when fastgen starts (a background job, nohup): it stays ignored, as Python leaves it.
+_HANDLED = _signal.getsignal(_signal.SIGINT) != _signal.SIG_IGN
+if _HANDLED:
+    _signal.signal(_signal.SIGINT, _exit_at_once)
+
+import signal  # noqa: E402  (after the handler, see above)
+
+
+def _interrupt_once(signum: int, frame: object) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
 def main() -> None:
-    # Ignored when fastgen starts (a background job, nohup): it stays ignored, as Python leaves it.
-    handled = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
-    if handled:
-        signal.signal(signal.SIGINT, _exit_at_once)
     from fastgen.main import app
 
-    if handled:
+    if _HANDLED:
         signal.signal(signal.SIGINT, _interrupt_once)
     try:
         app(prog_name="fastgen")
