@@ -7,6 +7,7 @@ static-file checks and the update tests share one list.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -202,6 +203,10 @@ class Services:
         return env
 
 
+# The name of one run of a generated project (services_for): its databases and NAMESPACE.
+RUN_NAME = re.compile(r"fg_[0-9a-f]{10}")
+
+
 def services_for(combo: Combo) -> Services:
     """A unique database name and a Redis database number (1-15) for one run of a combo."""
     name = f"fg_{uuid.uuid4().hex[:10]}"
@@ -303,7 +308,8 @@ def left_behind(services: Services, before: set[str]) -> list[str]:
 
     Nor are RabbitMQ's server-named queues (`amq.gen-...`): they are exclusive, so they go with
     the connection that declared them, and one still there belongs to a process that still runs,
-    never to this finished run.
+    never to this finished run. Nor a name that holds another run's name without a colon (live
+    events' exchange is `<NAMESPACE>.events`): a concurrent run removes its own.
     """
     return sorted(
         name
@@ -313,6 +319,7 @@ def left_behind(services: Services, before: set[str]) -> list[str]:
             name.startswith("rabbitmq")
             and ":" not in name
             and not name.startswith("rabbitmq queue amq.gen-")
+            and not RUN_NAME.search(name)
         )
     )
 
