@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +39,7 @@ from projects import (
     started,
     wait_for,
 )
-from test_update import assert_own_tests_pass, commit_all, git, set_version
+from test_update import assert_own_tests_pass, commit_all, git, interrupt_each, set_version
 
 EVERY_TYPE = [
     "kitchen_sinks",
@@ -367,23 +365,9 @@ def test_sigint_during_add_resource_leaves_the_project_as_it_was(
         capture_output=True,
         env=env,
     )
-    project = tmp_path / "shop"
-    command = [installed_fastgen, "add", "resource", *CUSTOMERS]
-    for delay in (0.05, 0.15, 0.3):
-        process = subprocess.Popen(command, cwd=project, stderr=subprocess.PIPE, text=True, env=env)
-        time.sleep(delay)
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=60)
-        print(f"\nSIGINT at {delay} s: exit {process.returncode}")
-        assert "Traceback" not in err
-        if process.returncode == 0:
-            git(project, "clean", "--quiet", "-d", "--force")
-            git(project, "checkout", "--quiet", "--", ".")
-        else:
-            assert (process.returncode, err) == (2, "Error: interrupted; nothing was written\n")
-            assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
-    rerun = subprocess.run(command, cwd=project, capture_output=True, text=True, env=env)
-    assert rerun.returncode == 0, rerun.stderr
+    interrupt_each(
+        [installed_fastgen, "add", "resource", *CUSTOMERS], tmp_path / "shop", (0.05, 0.15, 0.3)
+    )
 
 
 # --- what it writes ---------------------------------------------------------------------------

@@ -369,9 +369,17 @@ def test_sigint_during_update_restores_the_project(installed_fastgen: Path, tmp_
         capture_output=True,
         env=env,
     )
-    project = tmp_path / "shop"
-    command = [installed_fastgen, "update", "--data", "cache=none"]
-    for delay in (0.3, 1.0, 2.0):
+    interrupt_each(
+        [installed_fastgen, "update", "--data", "cache=none"], tmp_path / "shop", (0.3, 1.0, 2.0)
+    )
+
+
+def interrupt_each(command: list[Path | str], project: Path, delays: tuple[float, ...]) -> None:
+    """Ctrl-C into the installed `command` after each delay. Interrupted, it exits 2 with the one
+    line and leaves the project as it was; a run that finished first is undone with git. Then
+    the command runs to its end."""
+    env = user_env()
+    for delay in delays:
         process = subprocess.Popen(command, cwd=project, stderr=subprocess.PIPE, text=True, env=env)
         time.sleep(delay)
         process.send_signal(signal.SIGINT)
@@ -383,7 +391,7 @@ def test_sigint_during_update_restores_the_project(installed_fastgen: Path, tmp_
             git(project, "checkout", "--quiet", "--", ".")
         else:
             assert (process.returncode, err) == (2, "Error: interrupted; nothing was written\n")
-        assert status(project) == ""
+        assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
     rerun = subprocess.run(command, cwd=project, capture_output=True, text=True, env=env)
     assert rerun.returncode == 0, rerun.stderr
 
