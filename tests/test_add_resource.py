@@ -39,7 +39,14 @@ from projects import (
     started,
     wait_for,
 )
-from test_update import assert_own_tests_pass, commit_all, git, interrupt_each, set_version
+from test_update import (
+    assert_own_tests_pass,
+    commit_all,
+    git,
+    interrupt_each,
+    new_with_installed,
+    set_version,
+)
 
 EVERY_TYPE = [
     "kitchen_sinks",
@@ -357,14 +364,7 @@ def test_an_interrupt_while_writing_leaves_the_project_as_it_was(
 def test_sigint_during_add_resource_leaves_the_project_as_it_was(
     installed_fastgen: Path, tmp_path: Path
 ) -> None:
-    env = user_env()
-    subprocess.run(
-        [installed_fastgen, "new", "Shop", "-y", "--database", "sqlite"],
-        cwd=tmp_path,
-        check=True,
-        capture_output=True,
-        env=env,
-    )
+    new_with_installed(installed_fastgen, tmp_path)
     interrupt_each(
         [installed_fastgen, "add", "resource", *CUSTOMERS], tmp_path / "shop", (0.05, 0.15, 0.3)
     )

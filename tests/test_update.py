@@ -361,16 +361,20 @@ def test_interrupted_update_restores_the_project(
 
 def test_sigint_during_update_restores_the_project(installed_fastgen: Path, tmp_path: Path) -> None:
     """Ctrl-C into the installed `fastgen update` at several points of Copier's merge."""
-    env = user_env()
-    subprocess.run(
-        [installed_fastgen, "new", "Shop", "-y", "--database", "sqlite"],
-        cwd=tmp_path,
-        check=True,
-        capture_output=True,
-        env=env,
-    )
+    new_with_installed(installed_fastgen, tmp_path)
     interrupt_each(
         [installed_fastgen, "update", "--data", "cache=none"], tmp_path / "shop", (0.3, 1.0, 2.0)
+    )
+
+
+def new_with_installed(installed_fastgen: Path, where: Path) -> None:
+    """`fastgen new Shop -y --database sqlite` in `where`, with the installed entry point."""
+    subprocess.run(
+        [installed_fastgen, "new", "Shop", "-y", "--database", "sqlite"],
+        cwd=where,
+        check=True,
+        capture_output=True,
+        env=user_env(),
     )
 
 
