@@ -35,7 +35,7 @@ CASES = {
     "defaults": ("Gen Bench", {}),
     "mysql-none-celery-rabbitmq": (
         "Orders",
-        {"database": "mysql", "cache": "none", "tasks": "celery", "celery_broker": "rabbitmq"},
+        {"database": "mysql", "cache": "none", "tasks": "celery", "broker": "rabbitmq"},
     ),
     "sqlite-redis-arq-py3.11": (
         "Acme Orders API",
@@ -200,7 +200,9 @@ def test_precompiled_templates_render_the_same_files(
         data = {"project_name": name, **answers, "secret_key": "not-random"}
     copy = tmp_path / "copy"  # the template alone, as a wheel lays it out
     copy.mkdir()
-    shutil.copy(source / "copier.yml", copy)
+    for name in ("copier.yml", "profiles.yml"):
+        if (source / name).is_file():
+            shutil.copy(source / name, copy)
     for folder in ("template", "includes"):
         if (source / folder).is_dir():
             shutil.copytree(source / folder, copy / folder)

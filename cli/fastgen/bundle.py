@@ -22,7 +22,7 @@ import tomllib
 from pathlib import Path
 
 # What a template version is made of (relative to the repository root).
-TEMPLATE_PATHS = ("copier.yml", "template", "resource", "pyproject.toml")
+TEMPLATE_PATHS = ("copier.yml", "profiles.yml", "template", "resource", "pyproject.toml")
 MANIFEST = "bundle.json"
 
 

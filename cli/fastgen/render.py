@@ -425,6 +425,13 @@ def compile_templates(root: Path, out: Path) -> int:
         for path in folder.rglob("*")
         if path.name.endswith(suffix) or (path.is_file() and "includes" in path.parts)
     ]
+    # What copier.yml's strings include by a literal name (profiles.yml).
+    pending += [
+        name
+        for text in sources.values()
+        for name in meta.find_referenced_templates(env.parse(text))
+        if name
+    ]
     while pending:  # the files, and what they include or import by a literal name
         name = pending.pop()
         if name not in sources:
