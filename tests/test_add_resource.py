@@ -505,7 +505,7 @@ def test_update_brings_added_resources_forward_offline(
     ignore = shutil.ignore_patterns("__pycache__", ".venv", "*.pyc")
     for name in ("cli", "template", "resource"):
         shutil.copytree(ROOT / name, repo / name, ignore=ignore)
-    for name in ("copier.yml", "pyproject.toml", "hatch_build.py", "README.md"):
+    for name in ("copier.yml", "profiles.yml", "pyproject.toml", "hatch_build.py", "README.md"):
         shutil.copy(ROOT / name, repo / name)
     current = re.search(r'(?m)^version = "(.*)"$', (repo / "pyproject.toml").read_text())
     assert current is not None

@@ -479,6 +479,77 @@ def test_plain_copier_update_works_for_a_git_template_source(cli: Cli, toy: Path
     assert answers_of(project)["_commit"] == "2.0.0"
 
 
+# The commit before `celery_broker` became `broker` (profiles.yml).
+BEFORE_BROKER = "5f781a8"
+
+
+@pytest.mark.parametrize("updater", ["fastgen", "copier"])
+def test_a_recorded_celery_broker_answer_becomes_broker(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, updater: str
+) -> None:
+    """A project that answered `celery_broker` keeps its broker through an update."""
+    repo = tmp_path / "fastgen"
+    repo.mkdir()
+    git(
+        ROOT,
+        "archive",
+        "--output",
+        str(tmp_path / "old.tar"),
+        BEFORE_BROKER,
+        "copier.yml",
+        "template",
+    )
+    shutil.unpack_archive(tmp_path / "old.tar", repo)
+    shutil.copytree(ROOT / "cli", repo / "cli", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "hatch_build.py", "README.md"):
+        shutil.copy(ROOT / name, repo / name)
+    current = re.search(r'(?m)^version = "(.*)"$', (repo / "pyproject.toml").read_text())
+    assert current is not None
+    set_version(repo, "0.0.1")
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    commit_all(repo, "Release 0.0.1")
+    git(repo, "tag", "0.0.1")
+    monkeypatch.setattr(fastgen.source, "template_root", lambda: repo)
+    made = cli(
+        "new",
+        "Orders",
+        "--tasks",
+        "celery",
+        "--data",
+        "celery_broker=rabbitmq",
+        "-y",
+        *(["--template", str(repo)] if updater == "copier" else []),
+    )
+    assert made.exit_code == 0, made.output
+    project = Path.cwd() / "orders"
+    assert answers_of(project)["celery_broker"] == "rabbitmq"
+
+    for name in ("copier.yml", "profiles.yml"):
+        shutil.copy(ROOT / name, repo / name)
+    shutil.rmtree(repo / "template")
+    shutil.copytree(
+        ROOT / "template", repo / "template", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    set_version(repo, current.group(1))
+    commit_all(repo, f"Release {current.group(1)}")
+    git(repo, "tag", current.group(1))
+    if updater == "fastgen":
+        result = cli("update", str(project))
+        assert result.exit_code == 0, result.output
+    else:
+        copier_cli = Path(sys.executable).parent / "copier"
+        subprocess.run(
+            [copier_cli, "update", "--defaults", "--trust", "--quiet"],
+            cwd=project,
+            check=True,
+            capture_output=True,
+        )
+    answers = answers_of(project)
+    assert answers["broker"] == "rabbitmq" and "celery_broker" not in answers
+    assert "CELERY_BROKER_URL=amqp://" in (project / ".env.example").read_text()
+    assert "rabbitmq" in yaml.safe_load((project / "compose.yml").read_text())["services"]
+
+
 def test_fastgen_update_follows_a_team_template_with_trust(cli: Cli, toy: Path) -> None:
     git(toy, "tag", "1.0.0")
     assert cli("new", "Fork App", "--template", str(toy), "-y").exit_code == 0
@@ -706,7 +777,7 @@ def test_previous_release_updates_offline_keeps_edits_and_stays_green(
     ignore = shutil.ignore_patterns("__pycache__", ".venv", "*.pyc")
     for name in ("cli", "template"):
         shutil.copytree(ROOT / name, repo / name, ignore=ignore)
-    for name in ("copier.yml", "pyproject.toml", "hatch_build.py", "README.md"):
+    for name in ("copier.yml", "profiles.yml", "pyproject.toml", "hatch_build.py", "README.md"):
         shutil.copy(ROOT / name, repo / name)
     current = re.search(r'(?m)^version = "(.*)"$', (repo / "pyproject.toml").read_text())
     assert current is not None
