@@ -25,11 +25,9 @@ from typing import Any
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+import profiles
 
-DATABASES = ("postgresql", "mysql", "sqlite")
-CACHES = ("redis", "none")
-RUNNERS = (("background", None), ("arq", None), ("celery", "redis"), ("celery", "rabbitmq"))
+ROOT = Path(__file__).resolve().parent.parent
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432"
 MYSQL_URL = "mysql://root@127.0.0.1:3306"
@@ -42,51 +40,121 @@ class Combo:
     database: str
     cache: str
     tasks: str
-    celery_broker: str | None = None
+    broker: str | None = None
     # Shows only in the image and CI; None is the template's default.
     python_version: str | None = None
+    # More answers (capability switches), as (question, value) pairs.
+    extra: tuple[tuple[str, Any], ...] = ()
 
     @property
     def id(self) -> str:
-        choices = [self.database, self.cache, self.tasks, self.celery_broker]
+        choices = [self.database, self.cache, self.tasks, self.broker]
         python = [f"py{self.python_version}"] if self.python_version else []
-        return "-".join([choice for choice in choices if choice] + python)
+        extra = [f"{name}-{value}".lower() for name, value in self.extra]
+        return "-".join([choice for choice in choices if choice] + python + extra)
 
     @property
-    def answers(self) -> dict[str, str]:
-        answers = {"database": self.database, "cache": self.cache, "tasks": self.tasks}
-        if self.celery_broker:
-            answers["celery_broker"] = self.celery_broker
+    def answers(self) -> dict[str, Any]:
+        answers: dict[str, Any] = {
+            "database": self.database,
+            "cache": self.cache,
+            "tasks": self.tasks,
+        }
+        if self.broker:
+            answers["broker"] = self.broker
         if self.python_version:
             answers["python_version"] = self.python_version
-        return answers
+        return answers | dict(self.extra)
+
+    @property
+    def runner(self) -> dict[str, Any]:
+        """The task runner's record in profiles.yml."""
+        runner: dict[str, Any] = profiles.load()["tasks"][self.tasks]
+        return runner
+
+    @property
+    def queue_broker(self) -> str | None:
+        """The broker its runner's queue lives on, chosen or the only one (None: in process)."""
+        return self.broker or next(iter(self.runner["brokers"]), None)
+
+    @property
+    def software(self) -> list[str]:
+        """The services it runs against, by software (postgresql, redis, ...)."""
+        return profiles.services(self.database, self.cache, self.queue_broker)
 
     @property
     def uses_redis(self) -> bool:
-        return self.cache == "redis" or self.tasks == "arq" or self.celery_broker == "redis"
+        return "redis" in self.software
 
     @property
     def worker(self) -> bool:
-        return self.tasks != "background"
+        return bool(self.runner["worker"])
 
     @property
     def services(self) -> set[str]:
         """The services it runs against, by their compose names."""
-        services = {"db"} if self.database != "sqlite" else set()
-        if self.uses_redis:
-            services.add("redis")
-        if self.celery_broker == "rabbitmq":
-            services.add("rabbitmq")
-        return services
+        return {profiles.load()["services"][name]["compose_name"] for name in self.software}
 
 
+DATABASES = tuple(profiles.choice_values("database"))
+
+# Every valid combination: each runner on each broker it offers a choice of.
 COMBOS = [
     Combo(database, cache, tasks, broker)
-    for database in DATABASES
-    for cache in CACHES
-    for tasks, broker in RUNNERS
+    for database in profiles.choice_values("database")
+    for cache in profiles.choice_values("cache")
+    for tasks in profiles.choice_values("tasks")
+    for broker in profiles.broker_choices(tasks)
 ]
 DEFAULT = Combo("postgresql", "redis", "background")
+# Served over HTTP (tests/test_matrix.py): the default, and each worker kind with each broker.
+SERVED = [
+    DEFAULT,
+    Combo("postgresql", "redis", "arq"),
+    Combo("mysql", "none", "celery", "rabbitmq"),
+    Combo("sqlite", "redis", "celery", "redis"),
+]
+# Questions besides the profiled choices that join the pairwise lane, with the values to cover
+# (capability switches: e.g. ("metrics", (True, False))). The combinations carry them as
+# `Combo.extra`; the other lanes render them at their defaults.
+SWITCHES: list[tuple[str, tuple[Any, ...]]] = []
+
+
+def pairwise_combos() -> list[Combo]:
+    """The end-to-end lane: every pair of values of two questions in at least one combination.
+
+    A covering array over the profiled choices (a runner and its broker are one value) and
+    SWITCHES, starting from DEFAULT and SERVED, so that those are in it.
+    """
+    runners = [
+        (tasks, broker)
+        for tasks in profiles.choice_values("tasks")
+        for broker in profiles.broker_choices(tasks)
+    ]
+    factors: dict[str, list[Any]] = {
+        "database": profiles.choice_values("database"),
+        "cache": profiles.choice_values("cache"),
+        "runner": runners,
+        **{name: list(values) for name, values in SWITCHES},
+    }
+    seeds = [
+        {"database": c.database, "cache": c.cache, "runner": (c.tasks, c.broker)}
+        | {name: values[0] for name, values in SWITCHES}
+        for c in SERVED
+    ]
+    return [
+        Combo(
+            row["database"],
+            row["cache"],
+            tasks=row["runner"][0],
+            broker=row["runner"][1],
+            extra=tuple((name, row[name]) for name, _ in SWITCHES),
+        )
+        for row in profiles.covering_array(factors, seeds)
+    ]
+
+
+PAIRWISE = pairwise_combos()
 
 
 def render_combo(combo: Combo, dst: Path, exclude: Sequence[str] = (), source: Path = ROOT) -> None:
@@ -120,13 +188,9 @@ def reachable(port: int) -> bool:
 
 def require_services(combo: Combo) -> None:
     """Skip, with one line saying why, when a needed local service is down; under CI, fail."""
-    needed = {"postgresql": 5432, "mysql": 3306}.get(combo.database)
-    ports = {"PostgreSQL" if needed == 5432 else "MariaDB": needed} if needed else {}
-    if combo.uses_redis:
-        ports["Redis"] = 6379
-    if combo.celery_broker == "rabbitmq":
-        ports["RabbitMQ"] = 5672
-    down = [name for name, port in ports.items() if port and not reachable(port)]
+    known = profiles.load()["services"]
+    ports = {known[name]["label"]: known[name]["port"] for name in combo.software}
+    down = [name for name, port in ports.items() if not reachable(port)]
     if down:
         reason = f"{', '.join(down)} not reachable on 127.0.0.1 (see .ci/run to start it)"
         if os.environ.get("CI") == "true":
@@ -198,8 +262,8 @@ class Services:
         }
         if self.combo.uses_redis:
             env["REDIS_URL"] = f"{REDIS_URL}/{self.redis_db}"
-        if self.combo.celery_broker == "rabbitmq":
-            env["CELERY_BROKER_URL"] = RABBITMQ_URL
+        if "rabbitmq" in self.combo.software:
+            env[self.combo.runner["broker_url_setting"].upper()] = RABBITMQ_URL
         return env
 
 
@@ -286,7 +350,7 @@ def shared_state(services: Services) -> set[str]:
     """The names on the shared services a run could leave behind: RabbitMQ's queues and
     exchanges, the Redis database's keys. Kept as `rabbitmq queue NAME`, `redis key NAME`."""
     names: set[str] = set()
-    if services.combo.celery_broker == "rabbitmq":
+    if "rabbitmq" in services.combo.software:
         for kind in ("queue", "exchange"):
             listed = run(["rabbitmqctl", "-q", f"list_{kind}s", "name"], Path.cwd())
             # The first line is the column's title.

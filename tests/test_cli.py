@@ -75,7 +75,7 @@ def test_every_choice_question_has_a_flag_with_its_choices() -> None:
     command = typer.main.get_command(app)
     new = command.commands["new"]  # type: ignore[attr-defined]
     flags = {opt for param in new.params for opt in param.opts if opt.startswith("--")}
-    assert {"--database", "--cache", "--tasks", "--celery-broker"} <= flags
+    assert {"--database", "--cache", "--tasks", "--broker"} <= flags
     for name in CHOICE_QUESTIONS:
         flag = "--" + name.replace("_", "-")
         assert flag in flags
@@ -163,7 +163,7 @@ def test_new_flags_and_data_are_recorded(cli: Cli) -> None:
         "sqlite",
         "--tasks",
         "celery",
-        "--celery-broker",
+        "--broker",
         "rabbitmq",
         "--data",
         "cache=none",
@@ -177,7 +177,7 @@ def test_new_flags_and_data_are_recorded(cli: Cli) -> None:
     answers = answers_of(project)
     assert answers["database"] == "sqlite"
     assert answers["tasks"] == "celery"
-    assert answers["celery_broker"] == "rabbitmq"
+    assert answers["broker"] == "rabbitmq"
     assert answers["cache"] == "none"
     assert answers["description"] == "Sells things"
     assert answers["project_slug"] == "shop"
@@ -256,9 +256,14 @@ def test_template_option_uses_another_copy(cli: Cli, copier_template: Path) -> N
             id="invalid-package",
         ),
         pytest.param(
-            ["Acme", "--celery-broker", "rabbitmq"],
-            ["celery_broker only applies when tasks is 'celery'"],
-            id="broker-without-celery",
+            ["Acme", "--broker", "rabbitmq"],
+            ["broker only applies to a task runner with a queue"],
+            id="broker-without-queue",
+        ),
+        pytest.param(
+            ["Acme", "--tasks", "arq", "--broker", "rabbitmq"],
+            ["ARQ runs on redis, not 'rabbitmq'"],
+            id="broker-the-runner-lacks",
         ),
         pytest.param(["Acme", "--data", "tasks=rq"], ["background, arq, celery"], id="data-choice"),
         pytest.param(

@@ -41,8 +41,6 @@ KUBERNETES_VERSION = "1.35.0"
 SLUG = "acme-orders"
 PACKAGE = "acme_orders"
 OVERLAYS = ("dev", "prod")
-# The worker's queue, `<NAMESPACE>:<queue_key>` (copier.yml), by task runner.
-QUEUES = {"arq": f"{SLUG}:arq:queue", "celery": f"{SLUG}:celery"}
 RELEASE = "0.1.0"
 # Who deploy/k8s/base/network-policy.yaml lets in, as generated: the ingress controller to the
 # API's port, Prometheus to the metrics ports.
@@ -109,6 +107,11 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     objects.root = root  # type: ignore[attr-defined]
     yield objects
+
+
+def queue_of(combo: Combo) -> str:
+    """The worker's queue, `<NAMESPACE>:<queue_key>` (profiles.yml)."""
+    return f"{SLUG}:{combo.runner['queue_key']}"
 
 
 def each(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -411,15 +414,15 @@ def test_the_worker_scales_on_its_queue_through_the_brokers_trigger(
         one(objects, "Deployment", spec["scaleTargetRef"]["name"])
         assert spec["scaleTargetRef"]["name"] == f"{SLUG}-worker"
         (trigger,) = spec["triggers"]
-        if combo.celery_broker == "rabbitmq":
+        if combo.broker == "rabbitmq":
             assert trigger["type"] == "rabbitmq"
-            assert trigger["metadata"]["queueName"] == QUEUES[combo.tasks]
+            assert trigger["metadata"]["queueName"] == queue_of(combo)
             assert trigger["metadata"]["mode"] == "QueueLength"
-            assert trigger["metadata"]["hostFromEnv"] == "CELERY_BROKER_URL"
+            assert trigger["metadata"]["hostFromEnv"] == combo.runner["broker_url_setting"].upper()
         else:
             # ARQ's sorted set and Celery's Redis list: the `redis` scaler counts both.
             assert trigger["type"] == "redis"
-            assert trigger["metadata"]["listName"] == QUEUES[combo.tasks]
+            assert trigger["metadata"]["listName"] == queue_of(combo)
         # Only ARQ's count includes the jobs running, so only ARQ may scale to zero.
         assert spec["minReplicaCount"] == (0 if combo.tasks == "arq" else 1)
         assert spec["maxReplicaCount"] > spec["minReplicaCount"]

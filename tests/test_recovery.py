@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from projects import (
+    PAIRWISE,
     Combo,
     free_port,
     fresh_database,
@@ -38,19 +39,9 @@ from test_update import status as git_status
 
 pytestmark = pytest.mark.e2e
 
-KILLED = [
-    Combo("postgresql", "redis", "arq"),
-    Combo("sqlite", "redis", "celery", "redis"),
-    Combo("mysql", "none", "celery", "rabbitmq"),
-]
-
-# Short redelivery delays, set as a deployment would set them. ARQ runs a job its worker did
-# not finish again once its in-progress key expires, JOB_TIMEOUT_SECONDS + 10 s after it
-# started; Celery on Redis once its visibility timeout has passed; RabbitMQ at once.
-REDELIVERY = {
-    "arq": {"JOB_TIMEOUT_SECONDS": "5"},
-    "celery": {"CELERY_VISIBILITY_TIMEOUT_SECONDS": "2"},
-}
+# Each worker on each broker it runs on, in the first end-to-end combination that has it.
+_WORKERS = dict.fromkeys((c.tasks, c.queue_broker) for c in PAIRWISE if c.worker)
+KILLED = [next(c for c in PAIRWISE if (c.tasks, c.queue_broker) == key) for key in _WORKERS]
 
 LOCK_ROW = """
 import asyncio, sys
@@ -112,7 +103,8 @@ def test_a_job_whose_worker_is_killed_completes_on_the_next_worker(
         "DB_BUSY_TIMEOUT_SECONDS": "60",
         # The job must come back through the broker, not through the API's recovery sweep.
         "JOB_RECOVERY_GRACE_SECONDS": "600",
-        **REDELIVERY.get(combo.tasks, {}),
+        # Short redelivery delays (profiles.yml), set as a deployment would set them.
+        **combo.runner["redelivery_settings"],
     }
     logs = [tmp_path / "api.log", tmp_path / "killed-worker.log", tmp_path / "next-worker.log"]
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+import profiles
 from projects import COMBOS, Combo
 
 # `${{ }}` is GitHub Actions syntax, meant to survive rendering.
@@ -108,20 +109,32 @@ def test_only_the_registry_names_a_resource(render: Any, combo: Combo) -> None:
 @pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
 def test_dependencies_follow_the_answers(render: Any, combo: Combo) -> None:
     deps = dependencies(render(combo))
+    known = profiles.load()
 
-    drivers = {"postgresql": "asyncpg", "mysql": "aiomysql", "sqlite": "aiosqlite"}
-    assert deps & set(drivers.values()) == {drivers[combo.database]}
-    assert ("redis" in deps or ("celery" in deps and combo.celery_broker == "redis")) == (
-        combo.uses_redis
-    )
-    assert ("arq" in deps) == (combo.tasks == "arq")
-    assert ("celery" in deps) == (combo.tasks == "celery")
+    def names(requirements: list[str]) -> set[str]:
+        return {re.split(r"[<>=\[]", requirement)[0] for requirement in requirements}
+
+    drivers = {record["driver"] for record in known["database"].values()}
+    assert deps & drivers == {known["database"][combo.database]["driver"]}
+    # Each runner's libraries on its broker, and no other runner's.
+    runner = names(combo.runner["dependencies"][combo.queue_broker or ""])
+    others = {
+        name
+        for tasks, record in known["tasks"].items()
+        if tasks != combo.tasks
+        for requirements in record["dependencies"].values()
+        for name in names(requirements)
+    }
+    assert runner <= deps and not (others - runner - {"redis"}) & deps
+    # redis-py where the app talks to Redis itself: the cache, a runner's queue pool, or a
+    # transport that brings it (Celery's on Redis).
+    redis_client = known["cache"][combo.cache]["redis_client"] or combo.runner["redis_client"]
+    assert ("redis" in deps or (combo.uses_redis and not redis_client)) == combo.uses_redis
     # Tracing's packages are always there; an instrumentation per library the app drives itself.
     assert {"opentelemetry-sdk", "opentelemetry-instrumentation-sqlalchemy"} <= deps
-    assert ("opentelemetry-instrumentation-redis" in deps) == (
-        combo.cache == "redis" or combo.tasks == "arq"
-    )
-    assert ("opentelemetry-instrumentation-celery" in deps) == (combo.tasks == "celery")
+    assert ("opentelemetry-instrumentation-redis" in deps) == redis_client
+    tracing = {name for r in known["tasks"].values() for name in names(r["tracing_dependencies"])}
+    assert deps & tracing == names(combo.runner["tracing_dependencies"])
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
@@ -166,18 +179,15 @@ def test_answers_file_records_the_answers_only(render: Any) -> None:
     assert "uses_redis" not in answers
 
 
-def test_celery_broker_is_only_recorded_for_celery(render: Any) -> None:
-    answers = yaml.safe_load((render(COMBOS[0]) / ".copier-answers.yml").read_text())
-
-    assert COMBOS[0].tasks == "background"
-    assert "celery_broker" not in answers
+def test_broker_is_only_recorded_for_a_runner_with_a_choice_of_brokers(render: Any) -> None:
+    for combo in COMBOS[:4]:
+        answers = yaml.safe_load((render(combo) / ".copier-answers.yml").read_text())
+        assert ("broker" in answers) == (combo.broker is not None)
 
 
 UNSUPPORTED = [
-    pytest.param({"tasks": "arq", "celery_broker": "rabbitmq"}, "celery_broker", id="arq-rabbitmq"),
-    pytest.param(
-        {"tasks": "background", "celery_broker": "rabbitmq"}, "celery_broker", id="bg-rabbitmq"
-    ),
+    pytest.param({"tasks": "arq", "broker": "rabbitmq"}, "runs on redis", id="arq-rabbitmq"),
+    pytest.param({"tasks": "background", "broker": "rabbitmq"}, "broker", id="bg-rabbitmq"),
     pytest.param({"database": "oracle"}, "database", id="unknown-database"),
     pytest.param({"cache": "memcached"}, "cache", id="unknown-cache"),
     pytest.param({"tasks": "dramatiq"}, "tasks", id="unknown-tasks"),

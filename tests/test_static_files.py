@@ -34,6 +34,7 @@ import pytest
 import yaml
 from filelock import FileLock, Timeout
 
+import profiles
 from projects import COMBOS, Combo, render_combo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,14 +84,19 @@ combos = pytest.mark.parametrize("combo", RENDERED, ids=[combo.id for combo in R
 
 def test_the_matrix_covers_every_choice() -> None:
     def choices(question: str) -> set[str]:
-        return set(QUESTIONS[question]["choices"].values())
+        return set(profiles.choice_values(question))
 
     assert {c.database for c in RENDERED} == choices("database")
     assert {c.cache for c in RENDERED} == choices("cache")
     assert {c.tasks for c in RENDERED} == choices("tasks")
-    assert {c.celery_broker for c in RENDERED if c.tasks == "celery"} == choices("celery_broker")
+    for tasks in choices("tasks"):
+        brokers = {c.broker for c in RENDERED if c.tasks == tasks}
+        assert brokers == set(profiles.broker_choices(tasks))
     assert {python_version(c) for c in RENDERED} == set(QUESTIONS["python_version"]["choices"])
-    assert len({(c.database, c.cache, c.tasks, c.celery_broker) for c in RENDERED}) == 3 * 2 * 4
+    # Each runner once on each of its brokers, with every database and cache.
+    runs = sum(len(profiles.broker_choices(tasks)) for tasks in choices("tasks"))
+    expected = len(choices("database")) * len(choices("cache")) * runs
+    assert len({(c.database, c.cache, c.tasks, c.broker) for c in RENDERED}) == expected
 
 
 # ---- rendering: once per combination and run, shared by the xdist workers -----------------------
@@ -373,8 +379,12 @@ def test_compose_points_the_app_at_the_compose_services(combo: Combo, projects: 
         assert (urlsplit(env["REDIS_URL"]).hostname if "REDIS_URL" in env else None) == (
             "redis" if "redis" in compose_services(combo) else None
         )
-        broker = env.get("CELERY_BROKER_URL")  # the broker's service is named after it
-        assert (urlsplit(broker).hostname if broker else None) == combo.celery_broker
+        setting = combo.runner["broker_url_setting"].upper()
+        broker = env.get(setting) if setting != "REDIS_URL" else None
+        # The broker's service is named after it (on Redis, the runner may share REDIS_URL).
+        assert (urlsplit(broker).hostname if broker else None) == (
+            combo.queue_broker if setting != "REDIS_URL" else None
+        )
 
 
 @combos
