@@ -42,15 +42,18 @@ if __package__ in (None, ""):  # run as a script: bench/scale_out.py
 import httpx
 import pytest
 
+import profiles
 from bench.common import BENCH, ROOT
 from bench.prepare import Database, Project, generate
 from projects import POSTGRES_URL, RABBITMQ_URL, REDIS_URL, Combo, free_port, run, started
 from projects import wait_for as wait_until
 
+# Each runner with a worker on each broker it offers (profiles.yml), keyed `arq`, `celery-redis`.
 RUNNERS = {
-    "arq": Combo("postgresql", "none", "arq"),
-    "celery-redis": Combo("postgresql", "none", "celery", "redis"),
-    "celery-rabbitmq": Combo("postgresql", "none", "celery", "rabbitmq"),
+    "-".join(filter(None, (tasks, broker))): Combo("postgresql", "none", tasks, broker)
+    for tasks in profiles.choice_values("tasks")
+    if profiles.load()["tasks"][tasks]["worker"]
+    for broker in profiles.broker_choices(tasks)
 }
 TARGET_RATIO = 1.8
 
@@ -121,8 +124,11 @@ class Setup:
             "PYTHONPATH": str(BENCH),
             **extra,
         }
-        if project.key == "celery-rabbitmq":
-            env["CELERY_BROKER_URL"] = self.base_env["BENCH_RABBITMQ_URL"]
+        combo = RUNNERS[project.key]
+        env["BENCH_TASKS"] = combo.tasks
+        env["BENCH_BROKER_URL_SETTING"] = combo.runner["broker_url_setting"]
+        if combo.queue_broker == "rabbitmq":
+            env[combo.runner["broker_url_setting"].upper()] = self.base_env["BENCH_RABBITMQ_URL"]
         env.pop("VIRTUAL_ENV", None)
         return env
 
@@ -451,9 +457,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--delay-ms", type=int, default=20)
     parser.add_argument("--workers", default="1,2,4", help="worker counts, comma-separated")
-    parser.add_argument(
-        "--runners", default=",".join(RUNNERS), help="arq, celery-redis, celery-rabbitmq"
-    )
+    parser.add_argument("--runners", default=",".join(RUNNERS), help=", ".join(RUNNERS))
     parser.add_argument(
         "--drain-seconds", type=int, default=12, help="wrk duration; 0 skips the drain test"
     )

@@ -43,10 +43,6 @@ def settings() -> Any:
     return project("settings").get_settings()
 
 
-def is_celery() -> bool:
-    return hasattr(project("runner"), "create_celery_app")
-
-
 # ---- the benchmark's resource: one I/O-bound job -------------------------------------------------
 
 # One pooled client per worker process, opened on the worker's event loop on first use.
@@ -105,7 +101,7 @@ def upstream(port: int) -> None:
 # ---- workers -----------------------------------------------------------------------------------
 
 
-def arq_worker() -> None:
+def arq_worker(name: str) -> None:
     from arq.worker import run_worker
 
     generated = project("runner").worker_settings(settings(), resources())
@@ -201,7 +197,8 @@ async def reset() -> None:
 def clean() -> None:
     """Everything the run made is named after NAMESPACE: remove it all."""
     current = settings()
-    broker = str(getattr(current, "celery_broker_url", "") or "")
+    # The setting of the runner's broker (profiles.yml, passed by scale_out.py).
+    broker = str(getattr(current, os.environ["BENCH_BROKER_URL_SETTING"], "") or "")
     if broker.startswith("amqp"):
         from kombu import Connection, Exchange, Queue
 
@@ -224,12 +221,16 @@ def clean() -> None:
                 redis.delete(*keys[start : start + 1000])
 
 
+# The worker of each task runner (BENCH_TASKS, passed by scale_out.py), given the worker's name.
+WORKERS = {"arq": arq_worker, "celery": celery_worker}
+
+
 def main(argv: list[str]) -> None:
     command, *args = argv
     if command == "upstream":
         upstream(int(args[0]))
     elif command == "worker":
-        celery_worker(args[0]) if is_celery() else arq_worker()
+        WORKERS[os.environ["BENCH_TASKS"]](args[0])
     elif command == "drain":
         print(json.dumps({"seconds": asyncio.run(drain(int(args[0])))}))
     elif command == "reset":
