@@ -460,6 +460,16 @@ def test_offline_update_from_an_installed_wheel(
 # --- team template sources, presets and user defaults -----------------------------------------
 
 
+def plain_copier_update(project: Path) -> None:
+    copier_cli = Path(sys.executable).parent / "copier"
+    subprocess.run(
+        [copier_cli, "update", "--defaults", "--trust", "--quiet"],
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
+
+
 def test_plain_copier_update_works_for_a_git_template_source(cli: Cli, toy: Path) -> None:
     git(toy, "tag", "1.0.0")
     result = cli("new", "Fork App", "--template", str(toy), "-y")
@@ -468,13 +478,7 @@ def test_plain_copier_update_works_for_a_git_template_source(cli: Cli, toy: Path
     assert answers_of(project)["_src_path"] == str(toy)
     release_v2(toy)
     git(toy, "tag", "2.0.0")
-    copier_cli = Path(sys.executable).parent / "copier"
-    subprocess.run(
-        [copier_cli, "update", "--defaults", "--trust", "--quiet"],
-        cwd=project,
-        check=True,
-        capture_output=True,
-    )
+    plain_copier_update(project)
     assert (project / "new.txt").is_file()
     assert answers_of(project)["_commit"] == "2.0.0"
 
@@ -537,13 +541,7 @@ def test_a_recorded_celery_broker_answer_becomes_broker(
         result = cli("update", str(project))
         assert result.exit_code == 0, result.output
     else:
-        copier_cli = Path(sys.executable).parent / "copier"
-        subprocess.run(
-            [copier_cli, "update", "--defaults", "--trust", "--quiet"],
-            cwd=project,
-            check=True,
-            capture_output=True,
-        )
+        plain_copier_update(project)
     answers = answers_of(project)
     assert answers["broker"] == "rabbitmq" and "celery_broker" not in answers
     assert "CELERY_BROKER_URL=amqp://" in (project / ".env.example").read_text()
