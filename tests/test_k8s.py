@@ -29,6 +29,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+import profiles
 from projects import COMBOS, Combo, render_combo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -318,7 +319,10 @@ def test_the_worker_is_there_exactly_when_the_project_has_one(
 
     assert len(workers) == combo.worker
     for worker in workers:
-        assert worker["command"][0] == combo.tasks
+        assert (
+            worker["command"]
+            == profiles.load(PACKAGE)["tasks"][combo.tasks]["worker_command"].split()
+        )
         assert any(part.startswith(f"{PACKAGE}.worker") for part in worker["command"])
         # The worker's own health check (compose's), so that a hung worker is restarted.
         assert f"{PACKAGE}.worker" in " ".join(worker["livenessProbe"]["exec"]["command"])

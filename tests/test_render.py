@@ -74,9 +74,9 @@ def test_files_follow_the_answers(render: Any, combo: Combo) -> None:
     assert ("from redis" in cache) == (combo.cache == "redis")
     assert (project / "tests" / "test_cache.py").exists() == (combo.cache == "redis")
     runner = (src / "runner.py").read_text()
-    assert {"arq", "celery"} & set(re.findall(r"^from (\w+)", runner, re.M)) == (
-        {combo.tasks} - {"background"}
-    )
+    # Each worker's library is imported by its own runner only.
+    libraries = {tasks for tasks, record in profiles.load()["tasks"].items() if record["worker"]}
+    assert libraries & set(re.findall(r"^from (\w+)", runner, re.M)) == ({combo.tasks} & libraries)
     assert (src / "worker.py").exists() == combo.worker
     assert (src / "items" / "jobs.py").exists()
     assert (project / "tests" / "test_jobs.py").exists()
@@ -145,7 +145,7 @@ def test_settings_follow_the_answers(render: Any, combo: Combo) -> None:
     assert {"DATABASE_URL", "ENVIRONMENT", "SECRET_KEY", "NAMESPACE", "PORT"} <= keys
     assert ("REDIS_URL" in keys) == combo.uses_redis
     assert ("CACHE_URL" in keys) == (combo.cache == "redis")
-    assert ("CELERY_BROKER_URL" in keys) == (combo.tasks == "celery")
+    assert (combo.runner["broker_url_setting"].upper() in keys) == bool(combo.runner["worker"])
     assert ("DB_POOL_SIZE" in keys) == (combo.database != "sqlite")
     settings = (package(project) / "settings.py").read_text()
     for key in keys - {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}:

@@ -430,7 +430,8 @@ def test_workflow_runs_the_checks_against_matching_services(combo: Combo, projec
     env = job["env"]
     assert urlsplit(env["DATABASE_URL"]).scheme == combo.database
     assert ("REDIS_URL" in env) == ("redis" in ci_services(combo))
-    assert ("CELERY_BROKER_URL" in env) == (combo.tasks == "celery")
+    setting = combo.runner["broker_url_setting"].upper()
+    assert setting == "REDIS_URL" or (setting in env) == bool(combo.runner["worker"])
     for value in env.values():
         assert urlsplit(value).hostname in {None, "localhost"}
 
