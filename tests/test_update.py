@@ -24,6 +24,7 @@ import yaml
 from typer.testing import Result
 
 import fastgen.source
+import fastgen.update
 from conftest import ROOT, install_wheel, user_env
 from fastgen.source import TEMPLATE_URL
 from projects import (
@@ -1014,3 +1015,24 @@ def test_errors_name_their_paths(cli: Cli, tmp_path: Path) -> None:
     result = cli("update", str(missing))
     assert result.exit_code == 2
     assert f"{missing} does not exist" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("answers", "changes", "change"),
+    [
+        (
+            {"tasks": "celery", "celery_broker": "rabbitmq"},
+            {"broker": "redis"},
+            "celery on rabbitmq -> celery on redis",
+        ),
+        ({"tasks": "celery", "broker": "rabbitmq"}, {"tasks": "arq"}, "celery on rabbitmq -> arq"),
+        ({"tasks": "arq"}, {"tasks": "celery", "broker": "rabbitmq"}, "arq -> celery on rabbitmq"),
+        ({"tasks": "background"}, {"tasks": "arq"}, None),
+        ({"tasks": "celery", "broker": "redis"}, {"cache": "none"}, None),
+    ],
+)
+def test_a_runner_or_broker_change_says_what_becomes_of_queued_jobs(
+    answers: dict[str, str], changes: dict[str, str], change: str | None
+) -> None:
+    note = fastgen.update.queued_jobs_note(answers, changes)
+    assert (note and note.split("(")[1].split(")")[0]) == change

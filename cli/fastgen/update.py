@@ -369,13 +369,19 @@ def _all_at(project: Path, source: Source, version: str) -> bool:
 
 
 def _runner(answers: dict[str, Any]) -> str:
+    """The task runner, on its broker where that was asked (`celery_broker` in older projects)."""
     tasks = str(answers.get("tasks", "background"))
-    return f"celery on {answers.get('celery_broker', 'redis')}" if tasks == "celery" else tasks
+    broker = answers.get("broker", answers.get("celery_broker"))
+    return f"{tasks} on {broker}" if broker else tasks
 
 
 def queued_jobs_note(answers: dict[str, Any], changes: dict[str, str]) -> str | None:
     """What becomes of the jobs still queued when the task runner, or its broker, changes."""
-    old, new = _runner(answers), _runner({**answers, **changes})
+    kept = answers
+    if changes.get("tasks", answers.get("tasks")) != answers.get("tasks"):
+        # Another runner: the old one's broker answer is not its own.
+        kept = {k: v for k, v in answers.items() if k not in {"broker", "celery_broker"}}
+    old, new = _runner(answers), _runner({**kept, **changes})
     if old == new or old == "background":  # in-process jobs are never queued anywhere
         return None
     return (
