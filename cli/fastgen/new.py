@@ -66,7 +66,10 @@ def _flag_parameter(q: Question) -> inspect.Parameter:
             show_default=False,
         )
         return inspect.Parameter(
-            q.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[bool | None, option]
+            q.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[bool | None, option],
         )
     option = typer.Option(
         q.flag,
@@ -77,7 +80,10 @@ def _flag_parameter(q: Question) -> inspect.Parameter:
         show_default=False,
     )
     return inspect.Parameter(
-        q.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[str | None, option]
+        q.name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[str | None, option],
     )
 
 
@@ -375,8 +381,15 @@ def _make_targets(dest: Path) -> set[str]:
     return {line.split(":", 1)[0].strip() for line in lines if line[:1].isalpha() and ":" in line}
 
 
+def _shown(value: Any) -> str:
+    """An answer as `--data` takes it back: a switch is `true` or `false`."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def summary(dest: Path, answers: dict[str, Any], repo: Path | None, locked: bool) -> str:
-    shown = " ".join(f"{q.name}={answers[q.name]}" for q in flag_questions() if q.name in answers)
+    shown = " ".join(
+        f"{q.name}={_shown(answers[q.name])}" for q in flag_questions() if q.name in answers
+    )
     lines = [f"Created {answers.get('project_name', dest.name)} in {_display(dest)}", f"  {shown}"]
     if repo is not None:
         lines.append(

@@ -33,7 +33,9 @@ def _describe(question: Question) -> str:
     if question.choices:
         lines.append(f"    flag: {question.flag}, or --data {question.name}=VALUE")
     elif question.type == "bool":
-        lines.append(f"    flag: {question.flag}/--no-{question.flag[2:]}, or --data {question.name}=false")
+        lines.append(
+            f"    flag: {question.flag}/--no-{question.flag[2:]}, or --data {question.name}=false"
+        )
     else:
         lines.append(f"    --data {question.name}=VALUE")
     if isinstance(question.when, str):
