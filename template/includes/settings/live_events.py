@@ -9,3 +9,12 @@
     # Live events queued for one WebSocket client: one that falls this far behind is closed
     # (1013) instead of holding back the writers and the other clients.
     events_queue_size: int = Field(default=100, ge=1)
+
+    @model_validator(mode="after")
+    def leave_room_for_http(self) -> "Settings":
+        if self.events_max_connections > self.limit_concurrency // 2:
+            raise ValueError(
+                "EVENTS_MAX_CONNECTIONS must be at most half of LIMIT_CONCURRENCY, "
+                "so that HTTP requests keep room"
+            )
+        return self
