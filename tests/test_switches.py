@@ -89,8 +89,9 @@ PARTS = {
 }
 ALL_OFF = dict.fromkeys(SWITCHES, False)
 # Lines of Python (src and tests, blank lines left out) of the default combination with every
-# capability off: measured, not the issue's 2,500 (see the report printed by the size test).
-ALL_OFF_LINE_BOUND = 3_950
+# capability off, as measured (3,326; the default has 4,283). Not yet issue 20's 2,500: metrics
+# cannot be switched off yet, and items/ is rewritten from resource/ apart from this.
+ALL_OFF_LINE_BOUND = 3_330
 
 
 def test_every_switch_is_described_here() -> None:
