@@ -341,3 +341,26 @@ def removed_after(project: Path, services: Services, package: str = "orders") ->
                 "remove_leftovers(Settings())\n"
             )
             run([project / ".venv" / "bin" / "python", "-c", remove], project, services.env)
+
+
+def assert_green(project: Path, combo: Combo, mypy_env: Mapping[str, str] | None = None) -> None:
+    """What every combination must pass: ruff, ruff format and mypy, its migrations both ways
+    on a fresh database of its own, and its own suite against the services, which it leaves
+    as it found them."""
+    bin = install(project)
+    run([bin / "ruff", "check", "."], project)
+    run([bin / "ruff", "format", "--check", "."], project)
+    run([bin / "mypy"], project, mypy_env)
+
+    services = services_for(combo)
+    with fresh_database(services):
+        # What `make migrate` does, on the project's own (fresh) database, both ways.
+        for revision in ("head", "base", "head"):
+            command = "upgrade" if revision == "head" else "downgrade"
+            run([bin / "alembic", command, revision], project, services.env)
+        before = shared_state(services)
+        output = run([bin / "pytest", "-q", "-p", "no:cacheprovider"], project, services.env)
+
+    assert " passed" in output and "skipped" not in output, output
+    # The suite removes every key, queue and exchange it made on the shared services.
+    assert left_behind(services, before) == []

@@ -18,18 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from projects import (
-    COMBOS,
-    DEFAULT,
-    Combo,
-    fresh_database,
-    install,
-    left_behind,
-    require_services,
-    run,
-    services_for,
-    shared_state,
-)
+from projects import COMBOS, DEFAULT, Combo, assert_green, require_services
 from test_update import commit_all, status
 
 QUESTIONS = yaml.safe_load((Path(__file__).resolve().parent.parent / "copier.yml").read_text())
@@ -256,7 +245,7 @@ def test_switching_capabilities_off_and_on_keeps_edits_and_stays_green(
     result = cli("new", "Acme Orders", *flags, "-y")
     assert result.exit_code == 0, result.output
     project = Path.cwd() / "acme-orders"
-    assert_checks_pass(project)
+    assert_green(project, DEFAULT)
     main = project / "src" / PACKAGE / "main.py"
     main.write_text(main.read_text() + EDIT)
     commit_all(project, "An edit by hand")
@@ -268,24 +257,6 @@ def test_switching_capabilities_off_and_on_keeps_edits_and_stays_green(
         assert main.read_text().endswith(EDIT)
         for name in SWITCHES:
             (assert_present if switched else assert_absent)(project, name)
-        assert_checks_pass(project)
+        assert_green(project, DEFAULT)
         if status(project):
             commit_all(project, f"Capabilities {'on' if switched else 'off'}")
-
-
-def assert_checks_pass(project: Path) -> None:
-    """What the matrix checks of a combination: ruff, formatting, mypy, migrations both ways,
-    and its own suite against the services, leaving nothing behind."""
-    bin = install(project)
-    run([bin / "ruff", "check", "."], project)
-    run([bin / "ruff", "format", "--check", "."], project)
-    run([bin / "mypy"], project)
-    services = services_for(DEFAULT)
-    with fresh_database(services):
-        for revision in ("head", "base", "head"):
-            command = "upgrade" if revision == "head" else "downgrade"
-            run([bin / "alembic", command, revision], project, services.env)
-        before = shared_state(services)
-        output = run([bin / "pytest", "-q", "-p", "no:cacheprovider"], project, services.env)
-    assert " passed" in output and "skipped" not in output, output
-    assert left_behind(services, before) == []

@@ -58,32 +58,26 @@ def _choice_help(question: Question) -> str:
 
 
 def _flag_parameter(q: Question) -> inspect.Parameter:
-    if q.type == "bool":  # a capability: `--metrics/--no-metrics`
+    if q.type == "bool":  # a capability: `--tracing/--no-tracing`
         option = typer.Option(
             f"{q.flag}/--no-{q.flag[2:]}",
             help=f"{q.help.rstrip('.')}. [default: {'on' if q.default else 'off'}]",
             rich_help_panel=ANSWERS_PANEL,
             show_default=False,
         )
-        return inspect.Parameter(
-            q.name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[bool | None, option],
+        annotation: Any = Annotated[bool | None, option]
+    else:
+        option = typer.Option(
+            q.flag,
+            help=_choice_help(q),
+            metavar="|".join(q.values),
+            autocompletion=_completer(q),
+            rich_help_panel=ANSWERS_PANEL,
+            show_default=False,
         )
-    option = typer.Option(
-        q.flag,
-        help=_choice_help(q),
-        metavar="|".join(q.values),
-        autocompletion=_completer(q),
-        rich_help_panel=ANSWERS_PANEL,
-        show_default=False,
-    )
+        annotation = Annotated[str | None, option]
     return inspect.Parameter(
-        q.name,
-        inspect.Parameter.KEYWORD_ONLY,
-        default=None,
-        annotation=Annotated[str | None, option],
+        q.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation
     )
 
 
