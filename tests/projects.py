@@ -50,7 +50,11 @@ class Combo:
     def id(self) -> str:
         choices = [self.database, self.cache, self.tasks, self.broker]
         python = [f"py{self.python_version}"] if self.python_version else []
-        extra = [f"{name}-{value}".lower() for name, value in self.extra]
+        # A switch turned off shows as `no_tracing`, any other extra answer as name-value.
+        extra = [
+            f"no_{name}" if value is False else f"{name}-{value}".lower()
+            for name, value in self.extra
+        ]
         return "-".join([choice for choice in choices if choice] + python + extra)
 
     @property
@@ -115,9 +119,11 @@ SERVED = [
     Combo("sqlite", "redis", "celery", "redis"),
 ]
 # Questions besides the profiled choices that join the pairwise lane, with the values to cover
-# (capability switches: e.g. ("metrics", (True, False))). The combinations carry them as
-# `Combo.extra`; the other lanes render them at their defaults.
-SWITCHES: list[tuple[str, tuple[Any, ...]]] = []
+# (the capability switches of copier.yml). The combinations carry them as `Combo.extra`; the
+# other lanes render them at their defaults.
+SWITCHES: list[tuple[str, tuple[Any, ...]]] = [
+    (capability, (True, False)) for capability in ("live_events", "tracing", "kubernetes")
+]
 
 
 def pairwise_combos() -> list[Combo]:
@@ -148,7 +154,8 @@ def pairwise_combos() -> list[Combo]:
             row["cache"],
             tasks=row["runner"][0],
             broker=row["runner"][1],
-            extra=tuple((name, row[name]) for name, _ in SWITCHES),
+            # A switch at its default (the first value) is left to the template.
+            extra=tuple((name, row[name]) for name, values in SWITCHES if row[name] != values[0]),
         )
         for row in profiles.covering_array(factors, seeds)
     ]
@@ -405,3 +412,26 @@ def removed_after(project: Path, services: Services, package: str = "orders") ->
                 "remove_leftovers(Settings())\n"
             )
             run([project / ".venv" / "bin" / "python", "-c", remove], project, services.env)
+
+
+def assert_green(project: Path, combo: Combo, mypy_env: Mapping[str, str] | None = None) -> None:
+    """What every combination must pass: ruff, ruff format and mypy, its migrations both ways
+    on a fresh database of its own, and its own suite against the services, which it leaves
+    as it found them."""
+    bin = install(project)
+    run([bin / "ruff", "check", "."], project)
+    run([bin / "ruff", "format", "--check", "."], project)
+    run([bin / "mypy"], project, mypy_env)
+
+    services = services_for(combo)
+    with fresh_database(services):
+        # What `make migrate` does, on the project's own (fresh) database, both ways.
+        for revision in ("head", "base", "head"):
+            command = "upgrade" if revision == "head" else "downgrade"
+            run([bin / "alembic", command, revision], project, services.env)
+        before = shared_state(services)
+        output = run([bin / "pytest", "-q", "-p", "no:cacheprovider"], project, services.env)
+
+    assert " passed" in output and "skipped" not in output, output
+    # The suite removes every key, queue and exchange it made on the shared services.
+    assert left_behind(services, before) == []

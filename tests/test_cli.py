@@ -83,6 +83,37 @@ def test_every_choice_question_has_a_flag_with_its_choices() -> None:
         assert param.metavar == "|".join(choice_values(name))
 
 
+SWITCHES = [
+    name
+    for name, spec in COPIER_YML.items()
+    if isinstance(spec, dict) and spec.get("type") == "bool" and spec.get("when") is not False
+]
+
+
+def test_every_switch_question_has_an_on_and_off_flag() -> None:
+    assert "kubernetes" in SWITCHES
+    command = typer.main.get_command(app)
+    new = command.commands["new"]  # type: ignore[attr-defined]
+    for name in SWITCHES:
+        flag = "--" + name.replace("_", "-")
+        [param] = [p for p in new.params if flag in p.opts]
+        assert param.secondary_opts == ["--no-" + flag[2:]]
+        assert param.default is None  # unset: copier.yml's default applies
+
+
+@pytest.mark.parametrize("switch", ["--no-kubernetes", "--kubernetes"])
+def test_switch_flags_are_recorded_and_clash_with_data(cli: Cli, switch: str) -> None:
+    value = not switch.startswith("--no-")
+    result = cli("new", "Shop", "svc", "--database", "sqlite", switch, "-y", "--no-git")
+    assert result.exit_code == 0, result.output
+    project = Path.cwd() / "svc"
+    assert answers_of(project)["kubernetes"] is value
+    assert (project / "deploy" / "k8s").is_dir() is value
+    assert f"kubernetes={str(value).lower()}" in result.stdout
+    clash = cli("new", "Other", switch, "--data", f"kubernetes={str(not value).lower()}", "-y")
+    assert_usage_error(clash, "given both")
+
+
 @pytest.mark.parametrize("name", CHOICE_QUESTIONS)
 def test_unknown_choice_lists_the_valid_ones(cli: Cli, name: str) -> None:
     flag = "--" + name.replace("_", "-")

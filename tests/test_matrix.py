@@ -25,15 +25,14 @@ from projects import (
     PAIRWISE,
     SERVED,
     Combo,
+    assert_green,
     free_port,
     fresh_database,
     install,
-    left_behind,
     removed_after,
     require_services,
     run,
     services_for,
-    shared_state,
     started,
     wait_for,
 )
@@ -90,24 +89,7 @@ def test_combination(copier: Any, tmp_path: Path, combo: Combo, mypy_cache: dict
     require_services(combo)
     project = generate(copier, tmp_path, combo)
     add_customers_and_orders(project)  # fastgen add resource, twice: lint, migrate, test them too
-    bin = install(project)
-
-    run([bin / "ruff", "check", "."], project)
-    run([bin / "ruff", "format", "--check", "."], project)
-    run([bin / "mypy"], project, mypy_cache)
-
-    services = services_for(combo)
-    with fresh_database(services):
-        # What `make migrate` does, on the project's own (fresh) database, both ways.
-        for revision in ("head", "base", "head"):
-            command = "upgrade" if revision == "head" else "downgrade"
-            run([bin / "alembic", command, revision], project, services.env)
-        before = shared_state(services)
-        output = run([bin / "pytest", "-q", "-p", "no:cacheprovider"], project, services.env)
-
-    assert " passed" in output and "skipped" not in output, output
-    # The suite removes every key, queue and exchange it made on the shared services.
-    assert left_behind(services, before) == []
+    assert_green(project, combo, mypy_cache)
 
 
 @pytest.mark.e2e

@@ -79,6 +79,7 @@ def test_the_pairwise_lane_covers_every_pair_of_answers() -> None:
             "cache": combo.cache,
             "tasks": combo.tasks,
             "broker": combo.queue_broker,
+            **{name: values[0] for name, values in SWITCHES},
             **dict(combo.extra),
         }
 

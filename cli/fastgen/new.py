@@ -20,8 +20,8 @@ from fastgen.preset import load_preset
 from fastgen.questions import (
     Question,
     by_name,
-    choice_questions,
     complete_data,
+    flag_questions,
     render_default,
     render_validator,
 )
@@ -57,39 +57,47 @@ def _choice_help(question: Question) -> str:
     return f"{question.help.rstrip('.')}. One of: {values}.{condition}"
 
 
-def with_choice_flags(func: Callable[..., None]) -> Callable[..., None]:
-    """Add one `--<question>` option per choice question of copier.yml.
-
-    The wrapped command receives them as `choices={name: value or None}`; the flags,
-    their help and their completion never drift from copier.yml because they are
-    built from it.
-    """
-    extra = [
-        inspect.Parameter(
-            q.name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[
-                str | None,
-                typer.Option(
-                    q.flag,
-                    help=_choice_help(q),
-                    metavar="|".join(q.values),
-                    autocompletion=_completer(q),
-                    rich_help_panel=ANSWERS_PANEL,
-                    show_default=False,
-                ),
-            ],
+def _flag_parameter(q: Question) -> inspect.Parameter:
+    if q.type == "bool":  # a capability: `--tracing/--no-tracing`
+        option = typer.Option(
+            f"{q.flag}/--no-{q.flag[2:]}",
+            help=f"{q.help.rstrip('.')}. [default: {'on' if q.default else 'off'}]",
+            rich_help_panel=ANSWERS_PANEL,
+            show_default=False,
         )
-        for q in choice_questions()
-    ]
+        annotation: Any = Annotated[bool | None, option]
+    else:
+        option = typer.Option(
+            q.flag,
+            help=_choice_help(q),
+            metavar="|".join(q.values),
+            autocompletion=_completer(q),
+            rich_help_panel=ANSWERS_PANEL,
+            show_default=False,
+        )
+        annotation = Annotated[str | None, option]
+    return inspect.Parameter(
+        q.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation
+    )
+
+
+def with_choice_flags(func: Callable[..., None]) -> Callable[..., None]:
+    """Add one `--<question>` option per choice question of copier.yml, and a
+    `--<question>/--no-<question>` switch per yes/no question.
+
+    The wrapped command receives them as `choices={name: value or None}` (a switch as "true"
+    or "false", as `--data` gives it); the flags, their help and their completion never
+    drift from copier.yml because they are built from it.
+    """
+    extra = [_flag_parameter(q) for q in flag_questions()]
     names = [p.name for p in extra]
     signature = inspect.signature(func)
     own = [p for p in signature.parameters.values() if p.name != "choices"]
 
     @functools.wraps(func)
     def command(**kwargs: Any) -> None:
-        choices = {name: kwargs.pop(name) for name in names}
+        flags = {name: kwargs.pop(name) for name in names}
+        choices = {k: str(v).lower() if isinstance(v, bool) else v for k, v in flags.items()}
         func(**kwargs, choices=choices)
 
     command.__signature__ = signature.replace(parameters=own + extra)  # type: ignore[attr-defined]
@@ -367,8 +375,15 @@ def _make_targets(dest: Path) -> set[str]:
     return {line.split(":", 1)[0].strip() for line in lines if line[:1].isalpha() and ":" in line}
 
 
+def _shown(value: Any) -> str:
+    """An answer as `--data` takes it back: a switch is `true` or `false`."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def summary(dest: Path, answers: dict[str, Any], repo: Path | None, locked: bool) -> str:
-    shown = " ".join(f"{q.name}={answers[q.name]}" for q in choice_questions() if q.name in answers)
+    shown = " ".join(
+        f"{q.name}={_shown(answers[q.name])}" for q in flag_questions() if q.name in answers
+    )
     lines = [f"Created {answers.get('project_name', dest.name)} in {_display(dest)}", f"  {shown}"]
     if repo is not None:
         lines.append(

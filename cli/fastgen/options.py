@@ -11,7 +11,7 @@ from fastgen.questions import Question, questions
 def as_dict(question: Question) -> dict[str, Any]:
     return {
         "name": question.name,
-        "flag": question.flag if question.choices else None,
+        "flag": question.flag if question.choices or question.type == "bool" else None,
         "type": question.type,
         "help": question.help,
         "choices": [{"label": c.label, "value": c.value} for c in question.choices],
@@ -32,6 +32,10 @@ def _describe(question: Question) -> str:
         lines.append(f"  {marker} {choice.value:<12} {choice.label}")
     if question.choices:
         lines.append(f"    flag: {question.flag}, or --data {question.name}=VALUE")
+    elif question.type == "bool":
+        lines.append(
+            f"    flag: {question.flag}/--no-{question.flag[2:]}, or --data {question.name}=false"
+        )
     else:
         lines.append(f"    --data {question.name}=VALUE")
     if isinstance(question.when, str):

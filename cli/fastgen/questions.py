@@ -105,6 +105,11 @@ def choice_questions(path: Path | None = None) -> list[Question]:
     return [q for q in questions(path) if q.choices]
 
 
+def flag_questions(path: Path | None = None) -> list[Question]:
+    """The questions the CLI gives a flag: the choices, and the yes/no switches."""
+    return [q for q in questions(path) if q.choices or q.type == "bool"]
+
+
 def by_name(path: Path | None = None) -> dict[str, Question]:
     return {q.name: q for q in questions(path)}
 
