@@ -201,7 +201,7 @@ def test_precompiled_templates_render_the_same_files(
     copy = tmp_path / "copy"  # the template alone, as a wheel lays it out
     copy.mkdir()
     shutil.copy(source / "copier.yml", copy)
-    for folder in ("template", "includes"):
+    for folder in ("template", "includes", "resource"):
         if (source / folder).is_dir():
             shutil.copytree(source / folder, copy / folder)
     assert fastgen.render.compile_templates(copy, copy / "compiled") > 0
