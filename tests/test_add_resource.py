@@ -126,6 +126,8 @@ def test_field_specs(spec: str, expected: Field) -> None:
         ("model_name:str", "is reserved"),
         ("mapped_column:date", "is reserved"),
         ("l:int", "is reserved"),
+        ("order:str", "is reserved"),
+        ("limit:int", "is reserved"),
         ("name:str:0", "bad str argument"),
         ("total:decimal:2,4", "scale <= precision"),
         ("body:text:unique", "cannot be unique or indexed"),
@@ -278,6 +280,7 @@ def test_head_and_next_revision(tmp_path: Path) -> None:
         (["notes"], "give at least one --field"),
         (["tags", "-f", "name:str", "--route", "tags"], "route 'tags' is not a path"),
         (["entries", "-f", "name:str", "--table", "items"], "table 'items' belongs to"),
+        (["people", "-f", "status:str", "--job"], "field name 'status' is reserved by --job"),
     ],
 )
 def test_bad_input_is_refused(shop: Path, args: list[str], message: str) -> None:
@@ -327,6 +330,20 @@ def test_dry_run_lists_the_files_and_writes_nothing(shop: Path) -> None:
         "src/shop/resources.py",
     }
     assert unchanged(shop, before)
+
+
+def test_job_and_events_add_their_modules_and_tests(shop: Path) -> None:
+    """`--job --events` gives a resource items' job, status and live events, each tested."""
+    args = ["people", "-f", "name:str", "--job", "--events", "--dry-run", "--path", str(shop)]
+    result = invoke("add", "resource", *args)
+    assert result.exit_code == 0, result.output
+    listed = set(re.findall(r"(?m)^  create (\S+)$", result.stdout))
+    assert {"src/shop/people/jobs.py", "src/shop/people/events.py"} <= listed
+    assert {"tests/test_people_jobs.py", "tests/test_people_events.py"} <= listed
+    plain = invoke("add", "resource", "people", "-f", "name:str", "--dry-run", "--path", str(shop))
+    assert not {"src/shop/people/jobs.py", "src/shop/people/events.py"} & set(
+        re.findall(r"(?m)^  create (\S+)$", plain.stdout)
+    )
 
 
 @pytest.mark.parametrize("at", ["a file", "the registry"])
