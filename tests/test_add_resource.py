@@ -24,7 +24,7 @@ from added_resources import CUSTOMERS, add_customers_and_orders, add_resource
 from conftest import ROOT, install_wheel, user_env
 from fastgen.errors import FastgenError
 from fastgen.fields import Field, parse_field, parse_fields
-from fastgen.migrations import head, next_revision
+from fastgen.migrations import head, merge_heads, next_revision
 from fastgen.plurals import singular_of
 from fastgen.registry_file import resources_in, with_resource
 from projects import (
@@ -256,6 +256,31 @@ def test_head_and_next_revision(tmp_path: Path) -> None:
     migration("abc_c.py", "abc", "0001")
     with pytest.raises(FastgenError, match=r"several heads \(0002, abc\)"):
         head(tmp_path)
+
+
+def test_an_update_that_leaves_two_heads_gets_a_merge_revision(tmp_path: Path) -> None:
+    """Items' later revision and an added resource's both follow 0001: one revision merges
+    them, so that `alembic upgrade head` has one head, and the next resource follows it."""
+    for name, revision, down in [
+        ("0001_create_items.py", "0001", None),
+        ("0001_status_index.py", "0001_status_index", "0001"),
+        ("0002_create_customers.py", "0002", "0001"),
+    ]:
+        body = f"revision: str = {revision!r}\ndown_revision: str | None = {down!r}\n"
+        (tmp_path / name).write_text(body)
+
+    merge = merge_heads(tmp_path, "2026-12-05")
+
+    assert merge is not None and merge.name == "0003_merge_heads.py"
+    assert 'down_revision: str | Sequence[str] | None = ("0001_status_index", "0002")' in (
+        merge.read_text()
+    )
+    assert head(tmp_path) == "0003" and next_revision(tmp_path) == "0004"
+    assert merge_heads(tmp_path, "2026-12-05") is None
+    ruff = Path(sys.executable).parent / "ruff"
+    lint = ["--no-cache", "--line-length", "100"]
+    run([ruff, "check", *lint, "--select", "E,F,W,I,UP,B", str(merge)], tmp_path)
+    run([ruff, "format", *lint, "--check", str(merge)], tmp_path)
 
 
 # --- the command: refusals leave the project untouched ----------------------------------------
