@@ -2,7 +2,8 @@
 
 `customers`, then `orders` referring to it: every type family the served tests drive
 (string, boolean, decimal, text, timezone-aware datetime, a reference), the `unique`
-modifier and optional fields. The matrix adds them to every combination.
+modifier and optional fields; orders have a job with a status and live events, as items do.
+The matrix adds them to every combination.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ ORDERS = [
     "orders",
     *("--field", "customer:ref", "--field", "total:decimal"),
     *("--field", "note:text?", "--field", "shipped_at:datetime?"),
+    *("--job", "--events"),
 ]
 
 

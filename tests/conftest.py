@@ -39,7 +39,7 @@ def pytest_report_header() -> str:
 @pytest.fixture(scope="session")
 def copier_template_paths() -> list[str]:
     """pytest-copier copies only the template, not the whole checkout (.venv included)."""
-    return ["copier.yml", "profiles.yml", "template"]
+    return ["copier.yml", "profiles.yml", "template", "resource"]
 
 
 @pytest.fixture

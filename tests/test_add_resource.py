@@ -24,7 +24,7 @@ from added_resources import CUSTOMERS, add_customers_and_orders, add_resource
 from conftest import ROOT, install_wheel, user_env
 from fastgen.errors import FastgenError
 from fastgen.fields import Field, parse_field, parse_fields
-from fastgen.migrations import head, next_revision
+from fastgen.migrations import head, merge_heads, next_revision
 from fastgen.plurals import singular_of
 from fastgen.registry_file import resources_in, with_resource
 from projects import (
@@ -126,6 +126,8 @@ def test_field_specs(spec: str, expected: Field) -> None:
         ("model_name:str", "is reserved"),
         ("mapped_column:date", "is reserved"),
         ("l:int", "is reserved"),
+        ("order:str", "is reserved"),
+        ("limit:int", "is reserved"),
         ("name:str:0", "bad str argument"),
         ("total:decimal:2,4", "scale <= precision"),
         ("body:text:unique", "cannot be unique or indexed"),
@@ -256,6 +258,31 @@ def test_head_and_next_revision(tmp_path: Path) -> None:
         head(tmp_path)
 
 
+def test_an_update_that_leaves_two_heads_gets_a_merge_revision(tmp_path: Path) -> None:
+    """Items' later revision and an added resource's both follow 0001: one revision merges
+    them, so that `alembic upgrade head` has one head, and the next resource follows it."""
+    for name, revision, down in [
+        ("0001_create_items.py", "0001", None),
+        ("0001_status_index.py", "0001_status_index", "0001"),
+        ("0002_create_customers.py", "0002", "0001"),
+    ]:
+        body = f"revision: str = {revision!r}\ndown_revision: str | None = {down!r}\n"
+        (tmp_path / name).write_text(body)
+
+    merge = merge_heads(tmp_path, "2026-12-05")
+
+    assert merge is not None and merge.name == "0003_merge_heads.py"
+    assert 'down_revision: str | Sequence[str] | None = ("0001_status_index", "0002")' in (
+        merge.read_text()
+    )
+    assert head(tmp_path) == "0003" and next_revision(tmp_path) == "0004"
+    assert merge_heads(tmp_path, "2026-12-05") is None
+    ruff = Path(sys.executable).parent / "ruff"
+    lint = ["--no-cache", "--line-length", "100"]
+    run([ruff, "check", *lint, "--select", "E,F,W,I,UP,B", str(merge)], tmp_path)
+    run([ruff, "format", *lint, "--check", str(merge)], tmp_path)
+
+
 # --- the command: refusals leave the project untouched ----------------------------------------
 
 
@@ -278,6 +305,7 @@ def test_head_and_next_revision(tmp_path: Path) -> None:
         (["notes"], "give at least one --field"),
         (["tags", "-f", "name:str", "--route", "tags"], "route 'tags' is not a path"),
         (["entries", "-f", "name:str", "--table", "items"], "table 'items' belongs to"),
+        (["people", "-f", "status:str", "--job"], "field name 'status' is reserved by --job"),
     ],
 )
 def test_bad_input_is_refused(shop: Path, args: list[str], message: str) -> None:
@@ -327,6 +355,20 @@ def test_dry_run_lists_the_files_and_writes_nothing(shop: Path) -> None:
         "src/shop/resources.py",
     }
     assert unchanged(shop, before)
+
+
+def test_job_and_events_add_their_modules_and_tests(shop: Path) -> None:
+    """`--job --events` gives a resource items' job, status and live events, each tested."""
+    args = ["people", "-f", "name:str", "--job", "--events", "--dry-run", "--path", str(shop)]
+    result = invoke("add", "resource", *args)
+    assert result.exit_code == 0, result.output
+    listed = set(re.findall(r"(?m)^  create (\S+)$", result.stdout))
+    assert {"src/shop/people/jobs.py", "src/shop/people/events.py"} <= listed
+    assert {"tests/test_people_jobs.py", "tests/test_people_events.py"} <= listed
+    plain = invoke("add", "resource", "people", "-f", "name:str", "--dry-run", "--path", str(shop))
+    assert not {"src/shop/people/jobs.py", "src/shop/people/events.py"} & set(
+        re.findall(r"(?m)^  create (\S+)$", plain.stdout)
+    )
 
 
 @pytest.mark.parametrize("at", ["a file", "the registry"])

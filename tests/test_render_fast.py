@@ -203,7 +203,7 @@ def test_precompiled_templates_render_the_same_files(
     for name in ("copier.yml", "profiles.yml"):
         if (source / name).is_file():
             shutil.copy(source / name, copy)
-    for folder in ("template", "includes"):
+    for folder in ("template", "includes", "resource"):
         if (source / folder).is_dir():
             shutil.copytree(source / folder, copy / folder)
     assert fastgen.render.compile_templates(copy, copy / "compiled") > 0

@@ -774,7 +774,7 @@ def test_previous_release_updates_offline_keeps_edits_and_stays_green(
     require_services(DEFAULT)
     repo = tmp_path / "fastgen"
     ignore = shutil.ignore_patterns("__pycache__", ".venv", "*.pyc")
-    for name in ("cli", "template"):
+    for name in ("cli", "template", "resource"):
         shutil.copytree(ROOT / name, repo / name, ignore=ignore)
     for name in ("copier.yml", "profiles.yml", "pyproject.toml", "hatch_build.py", "README.md"):
         shutil.copy(ROOT / name, repo / name)

@@ -23,7 +23,7 @@ import yaml
 
 import fastgen.source
 from fastgen.errors import FastgenError
-from fastgen.fields import Field, check_identifier, complete_field, parse_fields
+from fastgen.fields import JOB_COLUMNS, Field, check_identifier, complete_field, parse_fields
 from fastgen.migrations import head, next_revision
 from fastgen.plurals import singular_of
 from fastgen.registry_file import resources_in, with_resource
@@ -262,6 +262,13 @@ def resource(
     route: Annotated[
         str | None, typer.Option(help="Route of the collection.", show_default="/NAME")
     ] = None,
+    job: Annotated[
+        bool,
+        typer.Option("--job", help="A background job for each new row, and the row's status."),
+    ] = False,
+    events: Annotated[
+        bool, typer.Option("--events", help="Live events of its writes, over WebSocket.")
+    ] = False,
     path: Annotated[
         Path, typer.Option("--path", help="The project.", show_default="current directory")
     ] = Path(),
@@ -272,6 +279,11 @@ def resource(
     """Add a resource: model, schemas, service, router, cached reads, migration and tests."""
     project = open_project(path)
     fields = parse_fields(field or [])
+    taken = [f.column for f in fields if job and f.column in JOB_COLUMNS]
+    if taken:
+        raise FastgenError(f"field name {taken[0]!r} is reserved by --job (the row's status)")
+    if events and not project.answers.get("live_events", True):
+        raise FastgenError("--events needs the project's live events (live_events=true)")
     existing = project.resources()
     names = resolve_names(project, existing, name, singular, table, route)
     fields = resolve_references(fields, existing)
@@ -281,6 +293,8 @@ def resource(
         "database": project.answers["database"],
         **dataclasses.asdict(names),
         "fields": [f.answer() for f in fields],
+        "job": job,
+        "events": events,
         "revision": next_revision(versions),
         "down_revision": head(versions) or "",
         "created": datetime.now(UTC).date().isoformat(),

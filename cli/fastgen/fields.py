@@ -27,8 +27,9 @@ IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 # Names a resource's model or schemas already use, or that pydantic's BaseModel and
 # SQLAlchemy's declarative base reserve; the names its modules import for annotations, and
 # those their class bodies call after the fields (a field would shadow them), or whose
-# type alias would shadow an import of the schemas (`stored_text` is `StoredText`); and `l`, `i`
-# and `o`, which ruff refuses as names (E741), as they are or as the schemas' type aliases.
+# type alias would shadow an import of the schemas (`stored_text` is `StoredText`); the list's
+# own query parameters (a filter of that name would be one of them); and `l`, `i` and `o`,
+# which ruff refuses as names (E741), as they are or as the schemas' type aliases.
 RESERVED = frozenset(
     {"id", "created_at", "updated_at", "metadata", "registry", "model_config"}
     | {"copy", "dict", "json", "schema", "schema_json", "validate", "construct", "from_orm"}
@@ -37,9 +38,13 @@ RESERVED = frozenset(
     | {"field", "utc"}
     | {"mapped_column", "field_validator", "classmethod", "object", "not_null", "as_utc"}
     | {"string_constraints", "after_validator", "aware_datetime", "stored_text", "base_model"}
-    | {"config_dict"}
+    | {"config_dict", "literal"}
+    | {"limit", "offset", "order"}
     | {"l", "i", "o"}
 )
+
+# The columns a resource's job adds to its fields (`add resource --job`).
+JOB_COLUMNS = frozenset({"status"})
 
 
 @dataclass(frozen=True)

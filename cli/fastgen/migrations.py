@@ -58,20 +58,71 @@ def revisions(versions: Path) -> list[Revision]:
     return [revision for revision in parsed if revision is not None]
 
 
-def head(versions: Path) -> str | None:
-    """The one head revision (None for an empty history); several heads are refused."""
+def heads(versions: Path) -> list[str]:
     known = revisions(versions)
     referenced = {down for revision in known for down in revision.down_revisions}
-    heads = sorted(r.revision for r in known if r.revision not in referenced)
-    if len(heads) > 1:
+    return sorted(r.revision for r in known if r.revision not in referenced)
+
+
+def head(versions: Path) -> str | None:
+    """The one head revision (None for an empty history); several heads are refused."""
+    heads_ = heads(versions)
+    if len(heads_) > 1:
         raise FastgenError(
-            f"the migrations have several heads ({', '.join(heads)}): merge them first "
+            f"the migrations have several heads ({', '.join(heads_)}): merge them first "
             "(`alembic merge heads`), then add the resource"
         )
-    return heads[0] if heads else None
+    return heads_[0] if heads_ else None
 
 
 def next_revision(versions: Path) -> str:
     """The next number in the `0001`, `0002`, ... sequence the project's migrations use."""
     numbers = [int(r.revision) for r in revisions(versions) if r.revision.isdigit()]
     return f"{max(numbers, default=0) + 1:04d}"
+
+
+MERGE = """\
+\"\"\"Merge the heads {listed}.
+
+An update of the template brought a revision that the migrations added since do not follow.
+
+Revision ID: {revision}
+Revises: {listed}
+Create Date: {created}
+\"\"\"
+
+from collections.abc import Sequence
+
+revision: str = "{revision}"
+down_revision: str | Sequence[str] | None = ({down})
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
+"""
+
+
+def merge_heads(versions: Path, created: str) -> Path | None:
+    """Write a revision merging the several heads of `versions`, if it has several.
+
+    `alembic upgrade head` refuses several heads: an update that brings a revision of the
+    template's, which the migrations of added resources do not follow, would leave two.
+    """
+    found = heads(versions)
+    if len(found) < 2:
+        return None
+    revision = next_revision(versions)
+    path = versions / f"{revision}_merge_heads.py"
+    down = ", ".join(f'"{name}"' for name in found)
+    listed = ", ".join(found)
+    path.write_text(
+        MERGE.format(revision=revision, down=down, listed=listed, created=created),
+        encoding="utf-8",
+    )
+    return path

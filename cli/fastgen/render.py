@@ -390,8 +390,9 @@ def compile_templates(root: Path, out: Path) -> int:
     same names, when the installed Jinja and filters are the ones they were compiled with.
     The strings are those `render` renders whatever the answers: question settings, `_exclude`
     patterns and path segments; the files: the template's, those in `includes` folders (the
-    template's, or next to copier.yml: included by a name made at render time), and whatever
-    they include or import by a literal name. Returns how many were compiled.
+    template's, or next to copier.yml: included by a name made at render time), those a
+    copier.yml value names (imported by that value), and whatever they include or import by
+    a literal name. Returns how many were compiled.
     """
     config = _load(root / "copier.yml")
     env = _jinja(root, dict(_envops(config)))
@@ -424,7 +425,7 @@ def compile_templates(root: Path, out: Path) -> int:
         for folder in (subdirectory, root / "includes")
         for path in folder.rglob("*")
         if path.name.endswith(suffix) or (path.is_file() and "includes" in path.parts)
-    ]
+    ] + sorted(text for text in strings if _plain(env, text) and _is_file(root / text))
     # What copier.yml's strings include by a literal name (profiles.yml).
     pending += [
         name
@@ -443,6 +444,13 @@ def compile_templates(root: Path, out: Path) -> int:
         (out / ModuleLoader.get_module_filename(name)).write_text(code, encoding="utf-8")
     (out / _MANIFEST).write_text(json.dumps(_compiler_versions()), encoding="utf-8")
     return len(sources)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # not a possible file name, such as one too long
+        return False
 
 
 def copier_settings_defaults() -> dict[str, Any]:

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ import yaml
 
 from fastgen.bundle import git
 from fastgen.errors import FastgenError
+from fastgen.migrations import merge_heads
 from fastgen.preset import load_preset
 from fastgen.questions import by_name, complete_data
 from fastgen.resource_update import ANSWERS_GLOB, update_resources
@@ -503,6 +505,9 @@ def update(
             changed = status_lines(project)
             deleted = [line[3:] for line in changed if "D" in line[:2]]
             kept = keep_edited_deletions(project, deleted, source, answers)
+            versions = project / "migrations" / "versions"
+            if versions.is_dir():
+                merge_heads(versions, datetime.now(UTC).date().isoformat())
         except BaseException:
             restore(project, keep_untracked=untracked)
             raise
