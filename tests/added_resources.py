@@ -2,7 +2,8 @@
 
 `customers`, then `orders` referring to it: every type family the served tests drive
 (string, boolean, decimal, text, timezone-aware datetime, a reference), the `unique`
-modifier and optional fields; orders have a job with a status and live events, as items do.
+modifier and optional fields; orders have a job with a status and, where the project has
+live events, events, as items do.
 The matrix adds them to every combination.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
 from typer.testing import CliRunner
 
 from test_update import commit_all, git
@@ -42,5 +44,8 @@ def add_customers_and_orders(project: Path) -> None:
     if not (project / ".git").exists():
         git(project, "init", "--quiet", "--initial-branch=main")
         commit_all(project, "Generated")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     add_resource(project, *CUSTOMERS)
-    add_resource(project, *ORDERS)
+    # `--events` needs the project's live events, a capability that can be switched off.
+    events = answers.get("live_events", True)
+    add_resource(project, *[arg for arg in ORDERS if events or arg != "--events"])
