@@ -6,6 +6,7 @@ static-file checks and the update tests share one list.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -281,7 +282,8 @@ RUN_NAME = re.compile(r"fg_[0-9a-f]{10}")
 def services_for(combo: Combo) -> Services:
     """A unique database name and a Redis database number (1-15) for one run of a combo."""
     name = f"fg_{uuid.uuid4().hex[:10]}"
-    return Services(combo, name, 1 + COMBOS.index(combo) % 15)
+    choices = dataclasses.replace(combo, python_version=None, extra=())  # what COMBOS lists
+    return Services(combo, name, 1 + COMBOS.index(choices) % 15)
 
 
 @contextmanager
