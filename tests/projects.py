@@ -73,14 +73,15 @@ class Combo:
 
     @property
     def runner(self) -> dict[str, Any]:
-        """The task runner's record in profiles.yml."""
-        runner: dict[str, Any] = profiles.load()["tasks"][self.tasks]
-        return runner
+        """The task runner's record in profiles.yml, with what differs on its broker (as
+        copier.yml's `runner`)."""
+        record: dict[str, Any] = profiles.load()["tasks"][self.tasks]
+        return record | record["on_broker"].get(self.queue_broker, {})
 
     @property
     def queue_broker(self) -> str | None:
         """The broker its runner's queue lives on, chosen or the only one (None: in process)."""
-        return self.broker or next(iter(self.runner["brokers"]), None)
+        return self.broker or next(iter(profiles.runner_brokers(self.tasks)), None)
 
     @property
     def software(self) -> list[str]:

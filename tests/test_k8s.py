@@ -54,7 +54,8 @@ SCRAPER = {
     "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
 }
 
-# The metadata each KEDA scaler reads (pkg/scalers/redis_scaler.go and rabbitmq_scaler.go);
+# The metadata each KEDA scaler reads (pkg/scalers/redis_scaler.go, redis_streams_scaler.go and
+# rabbitmq_scaler.go);
 # `<name>FromEnv` names an environment variable of the scaled container.
 TRIGGER_METADATA = {
     "redis": {
@@ -65,6 +66,12 @@ TRIGGER_METADATA = {
     "rabbitmq": {
         "host", "hostFromEnv", "protocol", "mode", "value", "activationValue", "queueName",
         "vhostName", "queueLength", "useRegex", "excludeUnacknowledged", "operation", "timeout",
+        "unsafeSsl",
+    },
+    "redis-streams": {
+        "address", "addressFromEnv", "host", "hostFromEnv", "port", "portFromEnv",
+        "username", "usernameFromEnv", "passwordFromEnv", "databaseIndex", "stream",
+        "consumerGroup", "pendingEntriesCount", "streamLength", "lagCount", "enableTLS",
         "unsafeSsl",
     },
 }  # fmt: skip
@@ -418,17 +425,21 @@ def test_the_worker_scales_on_its_queue_through_the_brokers_trigger(
         one(objects, "Deployment", spec["scaleTargetRef"]["name"])
         assert spec["scaleTargetRef"]["name"] == f"{SLUG}-worker"
         (trigger,) = spec["triggers"]
-        if combo.broker == "rabbitmq":
-            assert trigger["type"] == "rabbitmq"
+        # The runner's own trigger on its queue, or its broker's scaler.
+        assert trigger["type"] == (combo.runner["queue_trigger"] or combo.queue_broker)
+        if trigger["type"] == "rabbitmq":
             assert trigger["metadata"]["queueName"] == queue_of(combo)
             assert trigger["metadata"]["mode"] == "QueueLength"
             assert trigger["metadata"]["hostFromEnv"] == combo.runner["broker_url_setting"].upper()
+        elif trigger["type"] == "redis-streams":
+            # A stream whose acknowledged messages are deleted: its length, not a group's lag.
+            assert trigger["metadata"]["stream"] == queue_of(combo)
+            assert "consumerGroup" not in trigger["metadata"]
         else:
             # ARQ's sorted set and Celery's Redis list: the `redis` scaler counts both.
-            assert trigger["type"] == "redis"
             assert trigger["metadata"]["listName"] == queue_of(combo)
-        # Only ARQ's count includes the jobs running, so only ARQ may scale to zero.
-        assert spec["minReplicaCount"] == (0 if combo.tasks == "arq" else 1)
+        # Only a count that includes the jobs running lets the worker scale to zero.
+        assert spec["minReplicaCount"] == (0 if combo.runner["scales_to_zero"] else 1)
         assert spec["maxReplicaCount"] > spec["minReplicaCount"]
 
 

@@ -33,6 +33,10 @@ def test_records_name_only_known_services_and_brokers() -> None:
         # Its libraries on each broker it runs on ('' in process).
         assert set(record["dependencies"]) == set(record["brokers"] or [""]), tasks
         assert bool(record["brokers"]) == record["worker"], tasks
+        # What differs on a broker overrides the record's own fields, on a broker it runs on.
+        assert set(record["on_broker"]) <= set(record["brokers"]), tasks
+        for overrides in record["on_broker"].values():
+            assert set(overrides) < set(record) - {"on_broker"}, tasks
 
 
 def test_the_broker_is_asked_when_the_runner_runs_on_several() -> None:
