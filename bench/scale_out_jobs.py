@@ -6,8 +6,9 @@ throwaway upstream on loopback that answers after BENCH_DELAY_MS (the project's 
 through the project's own pooled client (`http_client.create_http_client`), then runs the
 generated job (`items.jobs.process_item`) with the worker's JobContext. The workers are built by
 the project's own adapter over `[*RESOURCES, bench_resource]` (ARQ: `runner.worker_settings`,
-Celery: `runner.create_celery_app`), so they register, name and run jobs as the generated worker
-does; jobs are queued through the project's own runner (`runner.open_runner`, `enqueue`).
+Celery: `runner.create_celery_app`, Taskiq: `runner.create_worker_broker`), so they register,
+name and run jobs as the generated worker does; jobs are queued through the project's own
+runner (`runner.open_runner`, `enqueue`).
 
     python scale_out_jobs.py upstream PORT        serve the upstream (uvicorn, one process)
     python scale_out_jobs.py worker NAME          run one worker (Celery: --concurrency 1)
@@ -17,9 +18,9 @@ does; jobs are queued through the project's own runner (`runner.open_runner`, `e
     python scale_out_jobs.py clean                delete every key, queue and exchange the run made
                                                   (all named after NAMESPACE)
 
-Environment: the project's settings (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, NAMESPACE,
-UPSTREAM_URL), plus BENCH_PACKAGE and BENCH_DELAY_MS (and, to try another ARQ poll interval than
-the generated one, BENCH_ARQ_POLL_DELAY).
+Environment: the project's settings (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL or BROKER_URL,
+NAMESPACE, UPSTREAM_URL), plus BENCH_PACKAGE and BENCH_DELAY_MS (and, to try another ARQ poll
+interval than the generated one, BENCH_ARQ_POLL_DELAY).
 """
 
 from __future__ import annotations
@@ -149,6 +150,28 @@ def celery_worker(name: str) -> None:
     )  # fmt: skip
 
 
+def taskiq_worker(_name: str) -> None:
+    asyncio.run(run_taskiq_worker())
+
+
+async def run_taskiq_worker() -> None:
+    from taskiq import TaskiqEvents, TaskiqState
+    from taskiq.api import run_receiver_task
+
+    broker = project("runner").create_worker_broker(settings(), resources())
+
+    # After the generated handlers: the worker's context is open.
+    @broker.on_event(TaskiqEvents.WORKER_STARTUP)
+    def announce(_state: TaskiqState) -> None:
+        print(READY, flush=True)
+
+    @broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
+    async def close(_state: TaskiqState) -> None:
+        await close_client()
+
+    await run_receiver_task(broker, run_startup=True)
+
+
 # ---- feeding and draining ----------------------------------------------------------------------
 
 
@@ -200,20 +223,12 @@ def clean() -> None:
     # The setting of the runner's broker (profiles.yml, passed by scale_out.py).
     broker = str(getattr(current, os.environ["BENCH_BROKER_URL_SETTING"], "") or "")
     if broker.startswith("amqp"):
-        from kombu import Connection, Exchange, Queue
-
-        queue = project("jobs").queue_name(current)
-        with Connection(broker) as connection:
-            channel = connection.default_channel
-            Queue(queue, channel=channel).delete()
-            # The task exchange, and remote control's and events' exchanges (the workers'
-            # own pidbox queues are auto-deleted when they disconnect).
-            for exchange in (queue, f"{queue}.pidbox", f"reply.{queue}.pidbox", f"{queue}.events"):
-                Exchange(exchange, channel=channel).delete()
+        RABBITMQ_CLEANERS[os.environ["BENCH_TASKS"]](current, broker)
     if getattr(current, "redis_url", None):
         from redis import Redis
 
-        # Celery's keys carry the prefix; ARQ's per-job keys have the job id, which starts with it.
+        # Celery's keys and Taskiq's stream carry the prefix; ARQ's per-job keys have the job id,
+        # which starts with it.
         patterns = [f"{current.namespace}:*", f"arq:*:{current.namespace}:*"]
         with Redis.from_url(current.redis_url) as redis:
             keys = [key for p in patterns for key in redis.scan_iter(match=p, count=1000)]
@@ -221,8 +236,38 @@ def clean() -> None:
                 redis.delete(*keys[start : start + 1000])
 
 
-# The worker of each task runner (BENCH_TASKS, passed by scale_out.py), given the worker's name.
-WORKERS = {"arq": arq_worker, "celery": celery_worker}
+def clean_celery_rabbitmq(current: Any, broker: str) -> None:
+    from kombu import Connection, Exchange, Queue
+
+    queue = project("jobs").queue_name(current)
+    with Connection(broker) as connection:
+        channel = connection.default_channel
+        Queue(queue, channel=channel).delete()
+        # The task exchange, and remote control's and events' exchanges (the workers'
+        # own pidbox queues are auto-deleted when they disconnect).
+        for exchange in (queue, f"{queue}.pidbox", f"reply.{queue}.pidbox", f"{queue}.events"):
+            Exchange(exchange, channel=channel).delete()
+
+
+def clean_taskiq_rabbitmq(current: Any, broker: str) -> None:
+    import aio_pika
+
+    async def remove() -> None:
+        queue = project("jobs").queue_name(current)
+        async with await aio_pika.connect(broker) as connection:
+            channel = await connection.channel()
+            # The job queue, its dead-letter queue and its exchange.
+            for name in (queue, f"{queue}.dead_letter"):
+                await channel.queue_delete(name)
+            await channel.exchange_delete(queue)
+
+    asyncio.run(remove())
+
+
+# The worker of each task runner (BENCH_TASKS, passed by scale_out.py), given the worker's name,
+# and what each leaves on RabbitMQ.
+WORKERS = {"arq": arq_worker, "celery": celery_worker, "taskiq": taskiq_worker}
+RABBITMQ_CLEANERS = {"celery": clean_celery_rabbitmq, "taskiq": clean_taskiq_rabbitmq}
 
 
 def main(argv: list[str]) -> None:

@@ -113,12 +113,13 @@ COMBOS = [
     for broker in profiles.broker_choices(tasks)
 ]
 DEFAULT = Combo("postgresql", "redis", "background")
-# Served over HTTP (tests/test_matrix.py): the default, and each worker kind with each broker.
+# Served over HTTP (tests/test_matrix.py): the default, and each worker kind, each broker among them.
 SERVED = [
     DEFAULT,
     Combo("postgresql", "redis", "arq"),
     Combo("mysql", "none", "celery", "rabbitmq"),
     Combo("sqlite", "redis", "celery", "redis"),
+    Combo("mysql", "none", "taskiq", "rabbitmq"),
 ]
 # Questions besides the profiled choices that join the pairwise lane, with the values to cover
 # (the capability switches of copier.yml). The combinations carry them as `Combo.extra`; the

@@ -1,0 +1,2 @@
+    # Where jobs are sent: RabbitMQ.
+    broker_url: str = "amqp://guest:guest@localhost:5672//"
