@@ -121,6 +121,8 @@ SERVED = [
     Combo("sqlite", "redis", "celery", "redis"),
     Combo("mysql", "none", "taskiq", "rabbitmq"),
 ]
+# Also in the end-to-end lane, besides SERVED: each runner on each of its brokers with a cache.
+ALSO_END_TO_END = [Combo("postgresql", "redis", "taskiq", "redis")]
 # Questions besides the profiled choices that join the pairwise lane, with the values to cover
 # (the capability switches of copier.yml). The combinations carry them as `Combo.extra`; the
 # other lanes render them at their defaults.
@@ -149,7 +151,7 @@ def pairwise_combos() -> list[Combo]:
     seeds = [
         {"database": c.database, "cache": c.cache, "runner": (c.tasks, c.broker)}
         | {name: values[0] for name, values in SWITCHES}
-        for c in SERVED
+        for c in [*SERVED, *ALSO_END_TO_END]
     ]
     return [
         Combo(
