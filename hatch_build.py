@@ -45,6 +45,10 @@ class TemplateBundleHook(BuildHookInterface):  # type: ignore[type-arg]
         build_data["force_include"][str(out.parent / module.MANIFEST)] = (
             f"fastgen/_template/{module.MANIFEST}"
         )
+        # The choices' records, which copier.yml includes (a fork may not have them).
+        if (Path(self.root) / "profiles.yml").is_file():
+            profiles = Path(self.root) / "profiles.yml"
+            build_data["force_include"][str(profiles)] = "fastgen/_template/profiles.yml"
         # The resource template (resource/): its files, which `fastgen add resource` renders,
         # and a template of its own with the same versions, which Copier updates from.
         if (Path(self.root) / "resource").is_dir():

@@ -113,7 +113,7 @@ COMBOS = [
     for broker in profiles.broker_choices(tasks)
 ]
 DEFAULT = Combo("postgresql", "redis", "background")
-# Served over HTTP (tests/test_matrix.py): the default, and each worker kind, each broker among them.
+# Served over HTTP (tests/test_matrix.py): the default, and each worker kind on each of its brokers.
 SERVED = [
     DEFAULT,
     Combo("postgresql", "redis", "arq"),

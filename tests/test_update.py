@@ -531,10 +531,9 @@ def test_a_recorded_celery_broker_answer_becomes_broker(
 
     for name in ("copier.yml", "profiles.yml"):
         shutil.copy(ROOT / name, repo / name)
-    shutil.rmtree(repo / "template")
-    shutil.copytree(
-        ROOT / "template", repo / "template", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    for folder in ("template", "resource"):  # items' files include the resource template's
+        shutil.rmtree(repo / folder, ignore_errors=True)
+        shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     set_version(repo, current.group(1))
     commit_all(repo, f"Release {current.group(1)}")
     git(repo, "tag", current.group(1))
