@@ -127,7 +127,8 @@ ALSO_END_TO_END = [Combo("postgresql", "redis", "taskiq", "redis")]
 # (the capability switches of copier.yml). The combinations carry them as `Combo.extra`; the
 # other lanes render them at their defaults.
 SWITCHES: list[tuple[str, tuple[Any, ...]]] = [
-    (capability, (True, False)) for capability in ("live_events", "tracing", "kubernetes")
+    (capability, (True, False))
+    for capability in ("live_events", "metrics", "tracing", "kubernetes")
 ]
 
 

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -366,6 +367,27 @@ def test_metrics_are_scrapable_in_the_pod_and_never_public(
         for rule in ingress["spec"]["rules"]:
             for path in rule["http"]["paths"]:
                 assert path["backend"]["service"]["port"] in ({"name": "http"}, {"number": 80})
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda combo: combo.id)
+def test_without_metrics_no_pod_serves_them_and_every_object_still_passes(
+    rendered: Any, combo: Combo
+) -> None:
+    off = replace(combo, extra=(("metrics", False),))
+    for overlay in OVERLAYS:
+        objects = rendered(off)[overlay]
+        for name, spec in pod_specs(objects):
+            for container in containers(spec):
+                env = {var["name"] for var in container.get("env", [])}
+                assert "METRICS_PORT" not in env, (name, container["name"])
+                assert [port["name"] for port in container.get("ports", [])] in ([], ["http"])
+        for deployment in each(objects, "Deployment"):
+            assert "annotations" not in deployment["spec"]["template"]["metadata"]
+        policies = [policy["metadata"]["name"] for policy in each(objects, "NetworkPolicy")]
+        assert policies == [f"{SLUG}-api-from-ingress"]
+        for obj in objects:
+            if obj["apiVersion"] != "keda.sh/v1alpha1":
+                kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
