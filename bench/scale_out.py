@@ -42,18 +42,18 @@ if __package__ in (None, ""):  # run as a script: bench/scale_out.py
 import httpx
 import pytest
 
-import profiles
 from bench.common import BENCH, ROOT
 from bench.prepare import Database, Project, generate
+from profiles import broker_choices, choice_values, load
 from projects import POSTGRES_URL, RABBITMQ_URL, REDIS_URL, Combo, free_port, run, started
 from projects import wait_for as wait_until
 
 # Each runner with a worker on each broker it offers (profiles.yml), keyed `arq`, `celery-redis`.
 RUNNERS = {
     "-".join(filter(None, (tasks, broker))): Combo("postgresql", "none", tasks, broker)
-    for tasks in profiles.choice_values("tasks")
-    if profiles.load()["tasks"][tasks]["worker"]
-    for broker in profiles.broker_choices(tasks)
+    for tasks in choice_values("tasks")
+    if load()["tasks"][tasks]["worker"]
+    for broker in broker_choices(tasks)
 }
 TARGET_RATIO = 1.8
 

@@ -76,7 +76,8 @@ class Combo:
         """The task runner's record in profiles.yml, with what differs on its broker (as
         copier.yml's `runner`)."""
         record: dict[str, Any] = profiles.load()["tasks"][self.tasks]
-        return record | record["on_broker"].get(self.queue_broker, {})
+        overrides: dict[str, Any] = record["on_broker"].get(self.queue_broker, {})
+        return record | overrides
 
     @property
     def queue_broker(self) -> str | None:
