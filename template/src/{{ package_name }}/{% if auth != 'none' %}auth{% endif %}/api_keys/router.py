@@ -8,9 +8,7 @@ from ..dependencies import AUTH_ERRORS, CallerDep
 from . import service
 from .schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 
-router = APIRouter(
-    prefix="/auth/api-keys", tags=["api keys"], responses=AUTH_ERRORS | UNAVAILABLE
-)
+router = APIRouter(prefix="/auth/api-keys", tags=["api keys"], responses=AUTH_ERRORS | UNAVAILABLE)
 
 NOT_FOUND: Responses = {404: {"description": "None of the caller's keys has that id"}}
 # Ids beyond the column's range would reach the database as an error, not a 404.
@@ -41,7 +39,10 @@ async def list_api_keys(caller: CallerDep, connections: ConnectionsDep) -> list[
 
 # A plain Response: a 204 has no body, so no content type either.
 @router.delete(
-    "/{key_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, responses=NOT_FOUND
+    "/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=NOT_FOUND,
 )
 async def revoke_api_key(key_id: ApiKeyId, caller: CallerDep, connections: ConnectionsDep) -> None:
     """Revoke one of the caller's keys (an admin: anyone's); it is refused from then on."""

@@ -125,10 +125,11 @@ async def principal_for_key(connection: HTTPConnection, key: str) -> Principal |
         return None
     connections: Connections = connection.state.connections
     now = _utcnow()
-    values = {"prefix": match["prefix"], "now": now, "stale_before": now - LAST_USED_RESOLUTION}
+    times = {"now": now, "stale_before": now - LAST_USED_RESOLUTION}
 
     async def find(connection: AsyncConnection) -> RowMapping | None:
-        return (await connection.execute(FIND, values)).mappings().first()
+        found = await connection.execute(FIND, {"prefix": match["prefix"], **times})
+        return found.mappings().first()
 
     row = await read(connections, find)
     # Compared in constant time: the prefix is public, the hash must not leak by timing.
@@ -136,5 +137,5 @@ async def principal_for_key(connection: HTTPConnection, key: str) -> Principal |
         return None
     if row["stale"]:
         async with connections() as writer:
-            await writer.execute(TOUCH, {"key_id": row["id"], "now": now, "stale_before": values["stale_before"]})
+            await writer.execute(TOUCH, {"key_id": row["id"], **times})
     return Principal(subject=row["owner"], scopes=frozenset(row["scopes"].split()), is_admin=False)
