@@ -30,7 +30,9 @@
     @field_validator("oidc_algorithms")
     @classmethod
     def pin_asymmetric_algorithms(cls, value: list[str]) -> list[str]:
-        asymmetric = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA".split()
+        # RSA, RSA-PSS, then elliptic curves: each verified with the provider's public key.
+        asymmetric = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]
+        asymmetric += ["ES256", "ES384", "ES512", "EdDSA"]
         if not value or not set(value) <= set(asymmetric):
             raise ValueError(f"OIDC_ALGORITHMS must be some of {', '.join(asymmetric)}")
         return value
