@@ -45,6 +45,7 @@ CASES = {
         "Café Straße",
         {"cache": "none", "tasks": "celery", "author_email": "ops@example.org"},
     ),
+    "mysql-redis-arq-oidc": ("Orders", {"database": "mysql", "tasks": "arq", "auth": "oidc"}),
 }
 NOT_RENDERED = {"uv.lock"}  # written by `uv lock` after the render, in both workflows
 
