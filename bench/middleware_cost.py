@@ -17,6 +17,7 @@ with --src) are measured in the same rounds, in the same process.
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import os
@@ -28,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from asgi_cost import Caller  # noqa: E402
+from asgi_cost import Caller
 
 
 def variants(package: str) -> dict[str, Any]:
@@ -55,10 +56,8 @@ def allow_duplicate_metrics() -> None:
     register = CollectorRegistry.register
 
     def register_once(self: Any, collector: Any) -> None:
-        try:
+        with contextlib.suppress(ValueError):  # DuplicateTimeseries
             register(self, collector)
-        except ValueError:  # DuplicateTimeseries
-            pass
 
     CollectorRegistry.register = register_once  # type: ignore[method-assign]
 

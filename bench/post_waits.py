@@ -8,7 +8,7 @@ environment, from the project's directory:
 
 The app is called in-process (asgi_cost.py's Lifespan and Caller). Each step below is wrapped
 by a timer that records, per call, its wall time (perf_counter) and this thread's CPU time
-(thread_time) between entry and exit. With one request at a time, wall − CPU of a step is what
+(thread_time) between entry and exit. With one request at a time, wall - CPU of a step is what
 it waits on the network; with many, a step's wall also holds the time other requests ran, so
 a step whose wall grows far beyond the others' is where requests queue. Reported per step:
 calls per request, mean wall µs, mean CPU µs, as JSON on stdout (BENCH_JSON ...).
@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from asgi_cost import Caller, Lifespan, load_app  # noqa: E402
+from asgi_cost import Caller, Lifespan, load_app
 
 TIMES: dict[str, list[tuple[float, float]]] = defaultdict(list)
 
@@ -144,15 +144,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await caller(args.method, args.path, body())
         plan = [(c, False) for c in args.concurrency]
         if args.ab_redis_checkout:
-            plan = [(c, unlocked) for _ in range(args.rounds) for c in args.concurrency
-                    for unlocked in (False, True)]
+            plan = [
+                (c, unlocked)
+                for _ in range(args.rounds)
+                for c in args.concurrency
+                for unlocked in (False, True)
+            ]
         for round_number, (concurrency, unlocked) in enumerate(plan):
             UNLOCKED_CHECK = unlocked
             TIMES.clear()
             left = args.requests
             request_times: list[float] = []
 
-            async def worker() -> None:
+            async def worker(request_times: list[float] = request_times) -> None:
                 nonlocal left
                 while left > 0:
                     left -= 1

@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from asgi_cost import Caller, Lifespan, load_app  # noqa: E402
+from asgi_cost import Caller, Lifespan, load_app
 
 PAUSES: list[tuple[int, float, float]] = []  # generation, start, end
 _started: dict[int, float] = {}
@@ -41,7 +41,9 @@ def on_gc(phase: str, info: dict[str, Any]) -> None:
         _started[info["generation"]] = time.perf_counter()
     else:
         generation = info["generation"]
-        PAUSES.append((generation, _started.pop(generation, time.perf_counter()), time.perf_counter()))
+        PAUSES.append(
+            (generation, _started.pop(generation, time.perf_counter()), time.perf_counter())
+        )
 
 
 CHECKOUTS: list[float] = []
@@ -99,7 +101,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             spans: list[tuple[float, float]] = []
             left = args.requests
 
-            async def worker() -> None:
+            async def worker(spans: list[tuple[float, float]] = spans) -> None:
                 nonlocal left
                 while left > 0:
                     left -= 1

@@ -116,7 +116,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for concurrency in (1, 16):
             cpu: dict[str, list[float]] = {name: [] for name in ways}
             wall: dict[str, list[float]] = {name: [] for name in ways}
-            for name, way in ways.items():  # warm-up
+            for way in ways.values():  # warm-up
                 for _ in range(200):
                     assert await way(rng.randint(1, args.ids)) is not None
             for _ in range(args.rounds):
