@@ -42,7 +42,7 @@ async def measure(package: str, item_id: int, reads: int) -> dict[str, float]:
     schemas = importlib.import_module(f"{package}.items.schemas")
     settings = importlib.import_module(f"{package}.settings").Settings()
     engine = db.create_statement_engine(settings)
-    connections = db.create_connections(engine)
+    connections = db.create_connections(engine, settings)
     pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=1, max_size=1)
 
     async def generated() -> object:

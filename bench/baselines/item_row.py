@@ -250,10 +250,12 @@ async def job_queue() -> AsyncIterator[_Queue | None]:
         yield None
         return
     from arq.connections import ArqRedis
-    from redis.asyncio import ConnectionPool
+    from redis.asyncio import BlockingConnectionPool
 
     namespace = os.environ["NAMESPACE"]
-    redis = ArqRedis(ConnectionPool.from_url(url), default_queue_name=f"{namespace}:queue")
+    # The generated runner's pool (see bench/README.md, "Where POST waits").
+    pool = BlockingConnectionPool.from_url(url, max_connections=None)
+    redis = ArqRedis(pool, default_queue_name=f"{namespace}:queue")
     try:
         yield _Queue(redis, JOB.format(package=os.environ["BENCH_PACKAGE"]), namespace)
     finally:

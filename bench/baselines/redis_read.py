@@ -2,10 +2,10 @@
 
 No middleware, no dependencies, no logging configuration: what a cached read costs on this
 machine before any application structure. The Redis client is configured as the generated
-cache's (hiredis, 0.5 s socket timeouts); a miss reads the row through the raw driver and stores
-the same JSON the generated app stores. Keys live under NAMESPACE, so the benchmark's
-cleanup removes them. DATABASE_URL is a plain postgresql://, mysql:// or sqlite:/// URL; a miss
-reads through its raw driver (item_row.py).
+cache's (hiredis, 0.5 s socket timeouts, redis-py's blocking pool); a miss reads the row
+through the raw driver and stores the same JSON the generated app stores. Keys live under
+NAMESPACE, so the benchmark's cleanup removes them. DATABASE_URL is a plain postgresql://,
+mysql:// or sqlite:/// URL; a miss reads through its raw driver (item_row.py).
 
     uvicorn redis_read:app --loop uvloop --http httptools --no-access-log
 """
@@ -17,7 +17,7 @@ from typing import Annotated, TypedDict
 
 from fastapi import FastAPI, HTTPException, Path, Request, Response
 from item_row import ItemRead, Items, open_items
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 PREFIX = f"{os.environ['NAMESPACE']}:floor:items:"
 TTL_SECONDS = 3600
@@ -30,7 +30,13 @@ class State(TypedDict):
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[State]:
-    redis = Redis.from_url(os.environ["REDIS_URL"], socket_connect_timeout=0.5, socket_timeout=0.5)
+    pool = BlockingConnectionPool.from_url(
+        os.environ["REDIS_URL"],
+        max_connections=None,
+        socket_connect_timeout=0.5,
+        socket_timeout=0.5,
+    )
+    redis = Redis.from_pool(pool)
     async with open_items(os.environ["DATABASE_URL"], 1) as items:
         try:
             yield State(items=items, redis=redis)
