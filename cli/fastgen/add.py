@@ -23,7 +23,14 @@ import yaml
 
 import fastgen.source
 from fastgen.errors import FastgenError
-from fastgen.fields import JOB_COLUMNS, Field, check_identifier, complete_field, parse_fields
+from fastgen.fields import (
+    JOB_COLUMNS,
+    OWNER_COLUMNS,
+    Field,
+    check_identifier,
+    complete_field,
+    parse_fields,
+)
 from fastgen.migrations import head, next_revision
 from fastgen.plurals import singular_of
 from fastgen.registry_file import resources_in, with_resource
@@ -269,6 +276,14 @@ def resource(
     events: Annotated[
         bool, typer.Option("--events", help="Live events of its writes, over WebSocket.")
     ] = False,
+    owned: Annotated[
+        bool,
+        typer.Option(
+            "--owned",
+            help="Each row belongs to the caller who created it: others never see it, "
+            "admins see all. Needs the project's auth.",
+        ),
+    ] = False,
     path: Annotated[
         Path, typer.Option("--path", help="The project.", show_default="current directory")
     ] = Path(),
@@ -278,10 +293,16 @@ def resource(
 ) -> None:
     """Add a resource: model, schemas, service, router, cached reads, migration and tests."""
     project = open_project(path)
+    auth = project.answers.get("auth", "none")
+    if owned and auth == "none":
+        raise FastgenError("--owned needs the project's auth (auth=local or auth=oidc)")
     fields = parse_fields(field or [])
     taken = [f.column for f in fields if job and f.column in JOB_COLUMNS]
     if taken:
         raise FastgenError(f"field name {taken[0]!r} is reserved by --job (the row's status)")
+    taken = [f.column for f in fields if owned and f.column in OWNER_COLUMNS]
+    if taken:
+        raise FastgenError(f"field name {taken[0]!r} is reserved by --owned (the row's owner)")
     if events and not project.answers.get("live_events", True):
         raise FastgenError("--events needs the project's live events (live_events=true)")
     existing = project.resources()
@@ -291,10 +312,12 @@ def resource(
     data = {
         "package_name": project.package,
         "database": project.answers["database"],
+        "auth": auth,
         **dataclasses.asdict(names),
         "fields": [f.answer() for f in fields],
         "job": job,
         "events": events,
+        "owned": owned,
         "revision": next_revision(versions),
         "down_revision": head(versions) or "",
         "created": datetime.now(UTC).date().isoformat(),

@@ -45,6 +45,8 @@ RESERVED = frozenset(
 
 # The columns a resource's job adds to its fields (`add resource --job`).
 JOB_COLUMNS = frozenset({"status"})
+# The column --owned adds: who created the row.
+OWNER_COLUMNS = frozenset({"owner"})
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """`fastgen update`, for resources added with `fastgen add resource`.
 
 Each added resource has its own answers file; Copier's 3-way merge brings it to this
-fastgen's resource template, with the project's current package name and database.
+fastgen's resource template, with the project's current package name, database and auth.
 Copier updates only a clean work tree, so each run starts from a scratch commit of
 what the updates before it changed; the scratch commits are undone at the end, and
 every change is left in the work tree for review, as after the main update.
@@ -34,6 +34,8 @@ def update_resources(project: Path, main: BundledTemplate | None, recopy: bool) 
 
     facts = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
     data = {key: facts[key] for key in ("package_name", "database")}
+    # Projects from before the auth question have none.
+    data["auth"] = facts.get("auth", "none")
     common: dict[str, Any] = {
         "data": data,
         "overwrite": True,
