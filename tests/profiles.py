@@ -19,7 +19,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 # The choices that have a family of records in profiles.yml (the question and the family share
 # the name; `tasks` is the runner).
-FAMILIES = ("database", "cache", "tasks", "broker")
+FAMILIES = ("database", "cache", "tasks", "broker", "auth")
 
 
 @cache
