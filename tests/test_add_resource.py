@@ -306,6 +306,8 @@ def test_an_update_that_leaves_two_heads_gets_a_merge_revision(tmp_path: Path) -
         (["tags", "-f", "name:str", "--route", "tags"], "route 'tags' is not a path"),
         (["entries", "-f", "name:str", "--table", "items"], "table 'items' belongs to"),
         (["people", "-f", "status:str", "--job"], "field name 'status' is reserved by --job"),
+        (["notes", "-f", "title:str", "--owned"], "--owned needs the project's auth"),
+        (["notes", "-f", "author:ref:users"], "refers to a missing resource 'users'"),
     ],
 )
 def test_bad_input_is_refused(shop: Path, args: list[str], message: str) -> None:
@@ -369,6 +371,41 @@ def test_job_and_events_add_their_modules_and_tests(shop: Path) -> None:
     assert not {"src/shop/people/jobs.py", "src/shop/people/events.py"} & set(
         re.findall(r"(?m)^  create (\S+)$", plain.stdout)
     )
+
+
+def test_owned_adds_an_owner_and_refers_to_the_local_users(tmp_path: Path) -> None:
+    """`--owned` in an auth=local project: the owner column, its index and its tests, code that
+    ruff leaves alone, and a reference to the accounts' table, which is not a resource."""
+    project = new_project(tmp_path, "Shop", "--database", "sqlite", "--auth", "local")
+    before = git(project, "rev-parse", "HEAD")
+    for args, message in [
+        (["notes", "-f", "owner:str", "--owned"], "field name 'owner' is reserved by --owned"),
+        (["users", "-f", "name:str"], "resource 'users' exists already"),
+    ]:
+        refused = invoke("add", "resource", *args, "--path", str(project))
+        assert refused.exit_code == 2 and message in refused.stderr, refused.output
+        assert unchanged(project, before)
+
+    output = add_resource(
+        project, "notes", "-f", "title:str", "-f", "author:ref:users", "--owned", "--events"
+    )
+
+    assert "create tests/test_notes_auth.py" in output
+    answers = yaml.safe_load((project / ".copier-answers.resource-notes.yml").read_text())
+    assert (answers["auth"], answers["owned"]) == ("local", True)
+    [author] = answers["fields"][1:]
+    assert (author["target_table"], author["target_module"]) == ("users", "auth")
+    package = project / "src" / "shop" / "notes"
+    assert "owner: Mapped[str] = mapped_column(String(255), index=True)" in (
+        package / "models.py"
+    ).read_text()
+    assert "from ..auth.models import User" in (package / "references.py").read_text()
+    migration = (project / "migrations" / "versions" / "0002_create_notes.py").read_text()
+    assert 'sa.Column("owner", sa.String(length=255), nullable=False)' in migration
+    assert 'op.f("ix_notes_owner")' in migration
+    ruff = Path(sys.executable).parent / "ruff"
+    run([ruff, "check", "--no-cache", "."], project)
+    run([ruff, "format", "--no-cache", "--check", "."], project)
 
 
 @pytest.mark.parametrize("at", ["a file", "the registry"])

@@ -47,6 +47,8 @@ RESOURCE_ANSWERS = ".copier-answers.resource-{}.yml"
 ROUTE = re.compile(r"(/[a-z0-9][a-z0-9_-]*)+")
 # The example resource of the main template records no answers of its own.
 BUILT_IN = {"items": {"singular": "item", "table": "items", "route": "/items"}}
+# The accounts of auth=local: not a resource, but a table resources may refer to (`author:ref:users`).
+USERS = {"singular": "user", "table": "users", "route": "/users", "module": "auth"}
 
 
 def _class_name(singular: str) -> str:
@@ -186,6 +188,7 @@ def resolve_references(fields: list[Field], existing: dict[str, dict[str, Any]])
                 target_class=_class_name(answers["singular"]),
                 target_table=answers["table"],
                 target_route=answers["route"],
+                target_module=answers.get("module"),
             )
         resolved.append(field)
     return resolved
@@ -305,7 +308,7 @@ def resource(
         raise FastgenError(f"field name {taken[0]!r} is reserved by --owned (the row's owner)")
     if events and not project.answers.get("live_events", True):
         raise FastgenError("--events needs the project's live events (live_events=true)")
-    existing = project.resources()
+    existing = project.resources() | ({"users": USERS} if auth == "local" else {})
     names = resolve_names(project, existing, name, singular, table, route)
     fields = resolve_references(fields, existing)
     versions = project.root / "migrations" / "versions"

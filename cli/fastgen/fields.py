@@ -65,6 +65,8 @@ class Field:
     target_class: str | None = None
     target_table: str | None = None
     target_route: str | None = None
+    # The package of its model, when it is not the resource's own (the users of auth=local)
+    target_module: str | None = None
 
     @property
     def column(self) -> str:
