@@ -396,9 +396,10 @@ def test_owned_adds_an_owner_and_refers_to_the_local_users(tmp_path: Path) -> No
     [author] = answers["fields"][1:]
     assert (author["target_table"], author["target_module"]) == ("users", "auth")
     package = project / "src" / "shop" / "notes"
-    assert "owner: Mapped[str] = mapped_column(String(255), index=True)" in (
-        package / "models.py"
-    ).read_text()
+    assert (
+        "owner: Mapped[str] = mapped_column(String(255), index=True)"
+        in (package / "models.py").read_text()
+    )
     assert "from ..auth.models import User" in (package / "references.py").read_text()
     migration = (project / "migrations" / "versions" / "0002_create_notes.py").read_text()
     assert 'sa.Column("owner", sa.String(length=255), nullable=False)' in migration

@@ -47,7 +47,7 @@ RESOURCE_ANSWERS = ".copier-answers.resource-{}.yml"
 ROUTE = re.compile(r"(/[a-z0-9][a-z0-9_-]*)+")
 # The example resource of the main template records no answers of its own.
 BUILT_IN = {"items": {"singular": "item", "table": "items", "route": "/items"}}
-# The accounts of auth=local: not a resource, but a table resources may refer to (`author:ref:users`).
+# The accounts of auth=local: not a resource, but resources may refer to them (author:ref:users).
 USERS = {"singular": "user", "table": "users", "route": "/users", "module": "auth"}
 
 
