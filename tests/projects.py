@@ -122,14 +122,24 @@ SERVED = [
     Combo("sqlite", "redis", "celery", "redis"),
     Combo("mysql", "none", "taskiq", "rabbitmq"),
 ]
-# Also in the end-to-end lane, besides SERVED: each runner on each of its brokers with a cache.
-ALSO_END_TO_END = [Combo("postgresql", "redis", "taskiq", "redis")]
-# Questions besides the profiled choices that join the pairwise lane, with the values to cover
-# (the capability switches of copier.yml). The combinations carry them as `Combo.extra`; the
-# other lanes render them at their defaults.
+# Also in the end-to-end lane, besides SERVED: each runner on each of its brokers with a cache,
+# and each kind of auth where issue 21 asks for it (local accounts on PostgreSQL and Redis and
+# on SQLite alone, an OpenID provider's tokens on MariaDB).
+ALSO_END_TO_END = [
+    Combo("postgresql", "redis", "taskiq", "redis"),
+    Combo("postgresql", "redis", "background", extra=(("auth", "local"),)),
+    Combo("sqlite", "none", "background", extra=(("auth", "local"),)),
+    Combo("mysql", "redis", "arq", extra=(("auth", "oidc"),)),
+]
+# Questions besides the profiled choices that join the pairwise lane, with the values to cover,
+# the default first (the capability switches and `auth` of copier.yml). The combinations carry
+# them as `Combo.extra`; the other lanes render them at their defaults.
 SWITCHES: list[tuple[str, tuple[Any, ...]]] = [
-    (capability, (True, False))
-    for capability in ("live_events", "metrics", "tracing", "kubernetes")
+    *(
+        (capability, (True, False))
+        for capability in ("live_events", "metrics", "tracing", "kubernetes")
+    ),
+    ("auth", tuple(profiles.choice_values("auth"))),
 ]
 
 
@@ -153,6 +163,7 @@ def pairwise_combos() -> list[Combo]:
     seeds = [
         {"database": c.database, "cache": c.cache, "runner": (c.tasks, c.broker)}
         | {name: values[0] for name, values in SWITCHES}
+        | dict(c.extra)
         for c in [*SERVED, *ALSO_END_TO_END]
     ]
     return [

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import profiles
-from projects import COMBOS, DEFAULT, PAIRWISE, SERVED, SWITCHES, Combo
+from projects import ALSO_END_TO_END, COMBOS, DEFAULT, PAIRWISE, SERVED, SWITCHES, Combo
 
 
 @pytest.mark.parametrize("family", profiles.FAMILIES)
@@ -104,5 +104,10 @@ def test_the_pairwise_lane_covers_every_pair_of_answers() -> None:
     assert {c.queue_broker for c in PAIRWISE} >= set(profiles.choice_values("broker"))
     # The default and the served combinations stay in it.
     assert DEFAULT in PAIRWISE and set(SERVED) <= set(PAIRWISE)
+    assert set(ALSO_END_TO_END) <= set(PAIRWISE)
+    # Every kind of auth, and the ones issue 21 names, run end to end.
+    assert {dict(c.extra).get("auth", "none") for c in PAIRWISE} == set(
+        profiles.choice_values("auth")
+    )
     assert len(PAIRWISE) < len(COMBOS)
     print(f"\nend-to-end lane: {len(PAIRWISE)} of {len(COMBOS)} combinations")

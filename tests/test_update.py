@@ -590,6 +590,16 @@ def test_preset_answers_and_locks(cli: Cli, tmp_path: Path) -> None:
     assert not (Path.cwd() / "other-app").exists()
 
 
+def test_a_preset_can_lock_auth(cli: Cli, tmp_path: Path) -> None:
+    preset = write_preset(tmp_path / "team.yml", answers={"auth": "local"}, locked=["auth"])
+
+    refused = cli("new", "Open App", "--preset", str(preset), "--auth", "none", "-y", "--no-git")
+
+    assert refused.exit_code == 2
+    assert "auth is locked to 'local' by preset team.yml" in refused.stderr
+    assert not (Path.cwd() / "open-app").exists()
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
