@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -768,6 +769,52 @@ def test_answer_changes_keep_the_project_green(cli: Cli, steps: list[Combo]) -> 
         assert result.exit_code == 0, result.output
         assert {k: answers_of(project).get(k) for k in after.answers} == after.answers
     assert_own_tests_pass(project, steps[-1])
+
+
+@pytest.mark.e2e
+def test_switching_auth_on_keeps_the_rows_and_edits_and_stays_green(cli: Cli) -> None:
+    """Issue 21's "done when" for `fastgen update --data auth=local`: a project with a resource
+    of its own, rows in its database and edits gets accounts, keeps all three, and passes its
+    own tests. Its migrations and the accounts' part at one revision: the update merges them."""
+    from added_resources import CUSTOMERS, add_resource
+
+    before, after = (
+        Combo("sqlite", "none", "background"),
+        Combo("sqlite", "none", "background", extra=(("auth", "local"),)),
+    )
+    require_services(before)
+    data = [arg for key, value in before.answers.items() for arg in ("--data", f"{key}={value}")]
+    result = cli("new", "Orders", *data, "-y")
+    assert result.exit_code == 0, result.output
+    project = Path.cwd() / "orders"
+    add_resource(project, *CUSTOMERS)
+    main_py = project / "src" / "orders" / "main.py"
+    main_py.write_text(main_py.read_text() + "# Reviewed by the platform team.\n")
+    commit_all(project, "Our edits")
+    services = services_for(before)
+    bin_dir = install(project)
+    run([bin_dir / "alembic", "upgrade", "head"], project, services.env)
+    database = project / f"{services.name}.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "INSERT INTO customers (name, email, vip, created_at, updated_at)"
+            " VALUES ('Ada', 'ada@example.com', 1, '2026-01-01', '2026-01-01')"
+        )
+
+    result = cli("update", str(project), "--data", "auth=local")
+
+    assert result.exit_code == 0, result.output
+    assert "Conflicts" not in result.output
+    assert answers_of(project)["auth"] == "local"
+    assert main_py.read_text().endswith("# Reviewed by the platform team.\n")
+    assert (project / "src" / "orders" / "auth" / "verifier.py").is_file()
+    commit_all(project, "Accounts")
+    bin_dir = install(project)
+    run([bin_dir / "alembic", "upgrade", "head"], project, services.env)
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT name FROM customers").fetchall() == [("Ada",)]
+        assert connection.execute("SELECT count(*) FROM users").fetchone() == (0,)
+    assert_own_tests_pass(project, after)
 
 
 @pytest.mark.e2e
