@@ -407,6 +407,10 @@ def test_owned_adds_an_owner_and_refers_to_the_local_users(tmp_path: Path) -> No
     ruff = Path(sys.executable).parent / "ruff"
     run([ruff, "check", "--no-cache", "."], project)
     run([ruff, "format", "--no-cache", "--check", "."], project)
+    before = git(project, "rev-parse", "HEAD")
+    unowning = invoke("update", str(project), "--data", "auth=none")
+    assert unowning.exit_code == 2 and "resource 'notes' is owned" in unowning.stderr
+    assert unchanged(project, before)
 
 
 @pytest.mark.parametrize("at", ["a file", "the registry"])

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from fastgen.bundle import git
+from fastgen.errors import FastgenError
 from fastgen.resource_source import resource_template
 from fastgen.source import BundledTemplate, copier_errors, copier_git
 
@@ -23,6 +24,19 @@ _SCRATCH_COMMIT = [
     *("-c", "user.name=fastgen", "-c", "user.email=fastgen@localhost"),
     *("commit", "--quiet", "--no-verify", "--allow-empty", "-m", "fastgen: scratch"),
 ]
+
+
+def refuse_auth_none_under_owned(project: Path, changes: dict[str, str]) -> None:
+    """An owned resource's rows belong to callers: without auth there are none."""
+    if changes.get("auth") != "none":
+        return
+    for path in sorted(project.glob(ANSWERS_GLOB)):
+        answers = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(answers, dict) and answers.get("owned"):
+            raise FastgenError(
+                f"resource {answers.get('plural', path.name)!r} is owned (--owned): "
+                "it needs the project's auth, so auth=none is refused"
+            )
 
 
 def update_resources(project: Path, main: BundledTemplate | None, recopy: bool) -> None:
