@@ -578,6 +578,60 @@ def test_served_resources_answer_over_http(tmp_path: Path, combo: Combo) -> None
 
 
 @pytest.mark.e2e
+def test_a_served_owned_resource_hides_other_callers_rows(tmp_path: Path) -> None:
+    """Over `make run` (auth=local, on SQLite): a write without a token is a 401, another
+    caller's owned row is a 404 to read, change or delete, and an admin sees it."""
+    combo = Combo("sqlite", "none", "background", extra=(("auth", "local"),))
+    require_services(combo)
+    options = [f"--{key.replace('_', '-')}={value}" for key, value in combo.answers.items()]
+    project = new_project(tmp_path, "Shop", *options)
+    add_resource(project, "notes", "-f", "title:str", "-f", "author:ref:users", "--owned")
+    install(project)
+    services = services_for(combo)
+    port = free_port()
+    password = "a served password"
+    env = {**services.env, "PORT": str(port), "ENVIRONMENT": "development"}
+    log = tmp_path / "api.log"
+
+    def log_in(client: httpx.Client, email: str) -> dict[str, str]:
+        response = client.post("/auth/token", data={"username": email, "password": password})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    with fresh_database(services):
+        run(["make", "migrate"], project, env)
+        run(
+            ["make", "admin", "email=root@example.test"],
+            project,
+            env | {"ADMIN_PASSWORD": password},
+        )
+        with (
+            started(["make", "run"], project, env, log),
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client,
+        ):
+            wait_for(lambda: client.get("/health/ready").status_code == 200, "readiness", [log])
+            root = log_in(client, "root@example.test")
+            for name in ("ann", "bob"):
+                account = {"email": f"{name}@example.test", "password": password}
+                assert client.post("/users", json=account, headers=root).status_code == 201
+            ann, bob = log_in(client, "ann@example.test"), log_in(client, "bob@example.test")
+            ann_id = client.get("/users/me", headers=ann).json()["id"]
+            body = {"title": "ann's", "author_id": ann_id}
+
+            assert client.post("/notes", json=body).status_code == 401
+            created = client.post("/notes", json=body, headers=ann)
+            assert created.status_code == 201, created.text
+            url = created.headers["location"]
+            assert client.get(url, headers=ann).status_code == 200
+            assert client.get(url, headers=bob).status_code == 404
+            assert client.patch(url, json={"title": "bob's"}, headers=bob).status_code == 404
+            assert client.delete(url, headers=bob).status_code == 404
+            assert client.get("/notes", headers=bob).json()["total"] == 0
+            assert client.get(url, headers=root).json()["title"] == "ann's"
+            assert client.delete(url, headers=ann).status_code == 204
+
+
+@pytest.mark.e2e
 def test_update_brings_added_resources_forward_offline(
     offline: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
