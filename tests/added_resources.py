@@ -3,7 +3,8 @@
 `customers`, then `orders` referring to it: every type family the served tests drive
 (string, boolean, decimal, text, timezone-aware datetime, a reference), the `unique`
 modifier and optional fields; orders have a job with a status and, where the project has
-live events, events, as items do.
+live events, events, as items do. With the project's auth, `notes` too: owned by their
+author (`--owned`), with events, and in auth=local a reference to the author's account.
 The matrix adds them to every combination.
 """
 
@@ -26,6 +27,7 @@ ORDERS = [
     *("--field", "note:text?", "--field", "shipped_at:datetime?"),
     *("--job", "--events"),
 ]
+NOTES = ["notes", "--field", "title:str", "--owned", "--events"]
 
 
 def add_resource(project: Path, *args: str) -> str:
@@ -49,3 +51,7 @@ def add_customers_and_orders(project: Path) -> None:
     # `--events` needs the project's live events, a capability that can be switched off.
     events = answers.get("live_events", True)
     add_resource(project, *[arg for arg in ORDERS if events or arg != "--events"])
+    auth = answers.get("auth", "none")
+    if auth != "none":
+        notes = [*NOTES, *(["--field", "author:ref:users"] if auth == "local" else [])]
+        add_resource(project, *[arg for arg in notes if events or arg != "--events"])

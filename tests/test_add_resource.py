@@ -306,6 +306,8 @@ def test_an_update_that_leaves_two_heads_gets_a_merge_revision(tmp_path: Path) -
         (["tags", "-f", "name:str", "--route", "tags"], "route 'tags' is not a path"),
         (["entries", "-f", "name:str", "--table", "items"], "table 'items' belongs to"),
         (["people", "-f", "status:str", "--job"], "field name 'status' is reserved by --job"),
+        (["notes", "-f", "title:str", "--owned"], "--owned needs the project's auth"),
+        (["notes", "-f", "author:ref:users"], "refers to a missing resource 'users'"),
     ],
 )
 def test_bad_input_is_refused(shop: Path, args: list[str], message: str) -> None:
@@ -369,6 +371,46 @@ def test_job_and_events_add_their_modules_and_tests(shop: Path) -> None:
     assert not {"src/shop/people/jobs.py", "src/shop/people/events.py"} & set(
         re.findall(r"(?m)^  create (\S+)$", plain.stdout)
     )
+
+
+def test_owned_adds_an_owner_and_refers_to_the_local_users(tmp_path: Path) -> None:
+    """`--owned` in an auth=local project: the owner column, its index and its tests, code that
+    ruff leaves alone, and a reference to the accounts' table, which is not a resource."""
+    project = new_project(tmp_path, "Shop", "--database", "sqlite", "--auth", "local")
+    before = git(project, "rev-parse", "HEAD")
+    for args, message in [
+        (["notes", "-f", "owner:str", "--owned"], "field name 'owner' is reserved by --owned"),
+        (["users", "-f", "name:str"], "resource 'users' exists already"),
+    ]:
+        refused = invoke("add", "resource", *args, "--path", str(project))
+        assert refused.exit_code == 2 and message in refused.stderr, refused.output
+        assert unchanged(project, before)
+
+    output = add_resource(
+        project, "notes", "-f", "title:str", "-f", "author:ref:users", "--owned", "--events"
+    )
+
+    assert "create tests/test_notes_auth.py" in output
+    answers = yaml.safe_load((project / ".copier-answers.resource-notes.yml").read_text())
+    assert (answers["auth"], answers["owned"]) == ("local", True)
+    [author] = answers["fields"][1:]
+    assert (author["target_table"], author["target_module"]) == ("users", "auth")
+    package = project / "src" / "shop" / "notes"
+    assert (
+        "owner: Mapped[str] = mapped_column(String(255), index=True)"
+        in (package / "models.py").read_text()
+    )
+    assert "from ..auth.models import User" in (package / "references.py").read_text()
+    migration = (project / "migrations" / "versions" / "0002_create_notes.py").read_text()
+    assert 'sa.Column("owner", sa.String(length=255), nullable=False)' in migration
+    assert 'op.f("ix_notes_owner")' in migration
+    ruff = Path(sys.executable).parent / "ruff"
+    run([ruff, "check", "--no-cache", "."], project)
+    run([ruff, "format", "--no-cache", "--check", "."], project)
+    before = git(project, "rev-parse", "HEAD")
+    unowning = invoke("update", str(project), "--data", "auth=none")
+    assert unowning.exit_code == 2 and "resource 'notes' is owned" in unowning.stderr
+    assert unchanged(project, before)
 
 
 @pytest.mark.parametrize("at", ["a file", "the registry"])
@@ -533,6 +575,60 @@ def test_served_resources_answer_over_http(tmp_path: Path, combo: Combo) -> None
             assert client.delete(url).status_code == 204
             assert client.get(url).status_code == 404
             assert client.delete(f"/customers/{customer['id']}").status_code == 204
+
+
+@pytest.mark.e2e
+def test_a_served_owned_resource_hides_other_callers_rows(tmp_path: Path) -> None:
+    """Over `make run` (auth=local, on SQLite): a write without a token is a 401, another
+    caller's owned row is a 404 to read, change or delete, and an admin sees it."""
+    combo = Combo("sqlite", "none", "background", extra=(("auth", "local"),))
+    require_services(combo)
+    options = [f"--{key.replace('_', '-')}={value}" for key, value in combo.answers.items()]
+    project = new_project(tmp_path, "Shop", *options)
+    add_resource(project, "notes", "-f", "title:str", "-f", "author:ref:users", "--owned")
+    install(project)
+    services = services_for(combo)
+    port = free_port()
+    password = "a served password"
+    env = {**services.env, "PORT": str(port), "ENVIRONMENT": "development"}
+    log = tmp_path / "api.log"
+
+    def log_in(client: httpx.Client, email: str) -> dict[str, str]:
+        response = client.post("/auth/token", data={"username": email, "password": password})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    with fresh_database(services):
+        run(["make", "migrate"], project, env)
+        run(
+            ["make", "admin", "email=root@example.test"],
+            project,
+            env | {"ADMIN_PASSWORD": password},
+        )
+        with (
+            started(["make", "run"], project, env, log),
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client,
+        ):
+            wait_for(lambda: client.get("/health/ready").status_code == 200, "readiness", [log])
+            root = log_in(client, "root@example.test")
+            for name in ("ann", "bob"):
+                account = {"email": f"{name}@example.test", "password": password}
+                assert client.post("/users", json=account, headers=root).status_code == 201
+            ann, bob = log_in(client, "ann@example.test"), log_in(client, "bob@example.test")
+            ann_id = client.get("/users/me", headers=ann).json()["id"]
+            body = {"title": "ann's", "author_id": ann_id}
+
+            assert client.post("/notes", json=body).status_code == 401
+            created = client.post("/notes", json=body, headers=ann)
+            assert created.status_code == 201, created.text
+            url = created.headers["location"]
+            assert client.get(url, headers=ann).status_code == 200
+            assert client.get(url, headers=bob).status_code == 404
+            assert client.patch(url, json={"title": "bob's"}, headers=bob).status_code == 404
+            assert client.delete(url, headers=bob).status_code == 404
+            assert client.get("/notes", headers=bob).json()["total"] == 0
+            assert client.get(url, headers=root).json()["title"] == "ann's"
+            assert client.delete(url, headers=ann).status_code == 204
 
 
 @pytest.mark.e2e

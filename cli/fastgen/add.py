@@ -23,7 +23,14 @@ import yaml
 
 import fastgen.source
 from fastgen.errors import FastgenError
-from fastgen.fields import JOB_COLUMNS, Field, check_identifier, complete_field, parse_fields
+from fastgen.fields import (
+    JOB_COLUMNS,
+    OWNER_COLUMNS,
+    Field,
+    check_identifier,
+    complete_field,
+    parse_fields,
+)
 from fastgen.migrations import head, next_revision
 from fastgen.plurals import singular_of
 from fastgen.registry_file import resources_in, with_resource
@@ -40,6 +47,8 @@ RESOURCE_ANSWERS = ".copier-answers.resource-{}.yml"
 ROUTE = re.compile(r"(/[a-z0-9][a-z0-9_-]*)+")
 # The example resource of the main template records no answers of its own.
 BUILT_IN = {"items": {"singular": "item", "table": "items", "route": "/items"}}
+# The accounts of auth=local: not a resource, but resources may refer to them (author:ref:users).
+USERS = {"singular": "user", "table": "users", "route": "/users", "module": "auth"}
 
 
 def _class_name(singular: str) -> str:
@@ -179,6 +188,7 @@ def resolve_references(fields: list[Field], existing: dict[str, dict[str, Any]])
                 target_class=_class_name(answers["singular"]),
                 target_table=answers["table"],
                 target_route=answers["route"],
+                target_module=answers.get("module"),
             )
         resolved.append(field)
     return resolved
@@ -269,6 +279,14 @@ def resource(
     events: Annotated[
         bool, typer.Option("--events", help="Live events of its writes, over WebSocket.")
     ] = False,
+    owned: Annotated[
+        bool,
+        typer.Option(
+            "--owned",
+            help="Each row belongs to the caller who created it: others never see it, "
+            "admins see all. Needs the project's auth.",
+        ),
+    ] = False,
     path: Annotated[
         Path, typer.Option("--path", help="The project.", show_default="current directory")
     ] = Path(),
@@ -278,23 +296,31 @@ def resource(
 ) -> None:
     """Add a resource: model, schemas, service, router, cached reads, migration and tests."""
     project = open_project(path)
+    auth = project.answers.get("auth", "none")
+    if owned and auth == "none":
+        raise FastgenError("--owned needs the project's auth (auth=local or auth=oidc)")
     fields = parse_fields(field or [])
     taken = [f.column for f in fields if job and f.column in JOB_COLUMNS]
     if taken:
         raise FastgenError(f"field name {taken[0]!r} is reserved by --job (the row's status)")
+    taken = [f.column for f in fields if owned and f.column in OWNER_COLUMNS]
+    if taken:
+        raise FastgenError(f"field name {taken[0]!r} is reserved by --owned (the row's owner)")
     if events and not project.answers.get("live_events", True):
         raise FastgenError("--events needs the project's live events (live_events=true)")
-    existing = project.resources()
+    existing = project.resources() | ({"users": USERS} if auth == "local" else {})
     names = resolve_names(project, existing, name, singular, table, route)
     fields = resolve_references(fields, existing)
     versions = project.root / "migrations" / "versions"
     data = {
         "package_name": project.package,
         "database": project.answers["database"],
+        "auth": auth,
         **dataclasses.asdict(names),
         "fields": [f.answer() for f in fields],
         "job": job,
         "events": events,
+        "owned": owned,
         "revision": next_revision(versions),
         "down_revision": head(versions) or "",
         "created": datetime.now(UTC).date().isoformat(),

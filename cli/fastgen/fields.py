@@ -45,6 +45,8 @@ RESERVED = frozenset(
 
 # The columns a resource's job adds to its fields (`add resource --job`).
 JOB_COLUMNS = frozenset({"status"})
+# The column --owned adds: who created the row.
+OWNER_COLUMNS = frozenset({"owner"})
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class Field:
     target_class: str | None = None
     target_table: str | None = None
     target_route: str | None = None
+    # The package of its model, when it is not the resource's own (the users of auth=local)
+    target_module: str | None = None
 
     @property
     def column(self) -> str:

@@ -27,7 +27,7 @@ from fastgen.errors import FastgenError
 from fastgen.migrations import merge_heads
 from fastgen.preset import load_preset
 from fastgen.questions import by_name, complete_data
-from fastgen.resource_update import ANSWERS_GLOB, update_resources
+from fastgen.resource_update import ANSWERS_GLOB, refuse_auth_none_under_owned, update_resources
 from fastgen.source import (
     ANSWERS_FILE,
     FAILURE,
@@ -480,6 +480,7 @@ def update(
         if unknown:
             raise FastgenError(f"unknown question {unknown[0]!r}; valid keys: {', '.join(known)}")
     refuse_renames(answers, changes)
+    refuse_auth_none_under_owned(project, changes)
 
     with project_source(answers, recopy, trust) as source:
         old, new = answers.get("_commit", "?"), source.vcs_ref or "the newest"
