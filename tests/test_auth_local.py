@@ -35,7 +35,7 @@ def refresh(client: httpx.Client, token: str) -> httpx.Response:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("combo", LOCAL, ids=lambda combo: combo.id)
-def test_served_local_accounts_log_in_rotate_and_refuse_reuse(
+def test_served_local_accounts_log_in_rotate_refuse_reuse_and_limit_guessing(
     copier: Any, tmp_path: Path, combo: Combo
 ) -> None:
     require_services(combo)
@@ -76,6 +76,13 @@ def test_served_local_accounts_log_in_rotate_and_refuse_reuse(
             assert refresh(client, tokens["refresh_token"]).status_code == 401
             assert refresh(client, newer).status_code == 401
 
-            wrong = client.post("/auth/token", data={"username": ADMIN, "password": "not it"})
-            assert wrong.status_code == 401
+            assert client.post("/items", json={"name": "anonymous"}).status_code == 401
+
+            # Brute force: five wrong passwords within a minute are 401, the sixth is 429.
+            for _ in range(5):
+                wrong = client.post("/auth/token", data={"username": ADMIN, "password": "not it"})
+                assert wrong.status_code == 401
+            limited = client.post("/auth/token", data={"username": ADMIN, "password": "not it"})
+            assert limited.status_code == 429
+            assert int(limited.headers["Retry-After"]) > 0
             assert client.post("/auth/register", json={"email": "a@b.c"}).status_code == 404
