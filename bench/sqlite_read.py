@@ -1,12 +1,14 @@
-"""A SQLite read by id four ways, CPU and wall time per read (issue 24), in one process.
+"""A SQLite read by id several ways, CPU and wall time per read (issue 24), in one process.
 
 Run with the interpreter of a generated SQLite project, from its directory, DATABASE_URL set
 to its migrated, seeded file (like driver_cost.py):
 
     python sqlite_read.py --package bench_app --ids 10000 [--reads 2000] [--rounds 5]
 
-- `sqlalchemy`: the generated read (`items.service.read_item` on the statement engine's
-  connections), through SQLAlchemy's aiosqlite adapter;
+- `as generated`: the generated read (`items.service.read_item` on the project's statement
+  connections: its statement threads, each statement one hop, on SQLAlchemy's sqlite3 engine);
+- `aiosqlite adapter`: the same read on connections of SQLAlchemy's aiosqlite adapter in
+  autocommit, as the template made them before the statement threads;
 - `aiosqlite`: raw aiosqlite, one `execute_fetchall` on one connection (the bench's floor);
 - `reader thread`: one dedicated thread with its own sqlite3 connection, the whole read (execute
   and fetch) one hop to it (`loop.run_in_executor` on a one-thread executor);
@@ -16,13 +18,14 @@ to its migrated, seeded file (like driver_cost.py):
   SQLAlchemy's sync sqlite3 engine, configured as the generated one, run whole in one of 5
   threads: one hop per read.
 
-Rounds alternate the four; CPU is `time.process_time()` (every thread of the process), the
+Rounds alternate the ways; CPU is `time.process_time()` (every thread of the process), the
 median over rounds of a round's mean, as JSON on stdout (BENCH_JSON ...). Sequential reads,
 then 16 at a time.
 """
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import os
@@ -76,8 +79,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     db = importlib.import_module(f"{args.package}.db")
     service = importlib.import_module(f"{args.package}.items.service")
     settings = importlib.import_module(f"{args.package}.settings").Settings()
-    engine = db.create_statement_engine(settings)
-    connections = db.create_connections(engine)
+    stack = contextlib.ExitStack()
+    connections = stack.enter_context(db.open_connections(db.create_statement_engine(settings)))
+    # The design before the statement threads: SQLAlchemy's aiosqlite adapter in autocommit.
+    engine = db._create_engine(
+        settings, isolation_level="AUTOCOMMIT", skip_autocommit_rollback=True
+    )
+
+    @contextlib.asynccontextmanager
+    async def adapter_connections() -> Any:
+        async with engine.connect() as connection:
+            yield connection
     path = sqlite_path(os.environ["DATABASE_URL"])
     # WAL, as the generated engine leaves the file: switching needs it to be the only connection.
     with sqlite3.connect(path) as first:
@@ -86,6 +98,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     async def generated(item_id: int) -> Any:
         return await service.read_item(connections, item_id)
+
+    async def adapter(item_id: int) -> Any:
+        return await service.read_item(adapter_connections, item_id)
 
     async def floor(item_id: int) -> Any:
         return await raw.execute_fetchall(QUERY, (item_id,))
@@ -105,7 +120,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     ways: dict[str, Callable[[int], Awaitable[Any]]] = {
         "sqlalchemy sync engine, 5 threads": in_threads,
-        "sqlalchemy": generated,
+        "as generated (statement threads)": generated,
+        "aiosqlite adapter": adapter,
         "aiosqlite": floor,
         "reader thread": threaded_reader(path, 1),
         "thread per connection (5)": threaded_reader(path, 5),
@@ -144,6 +160,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await raw.close()
         await engine.dispose()
         sync_engine.dispose()
+        stack.close()
     return report
 
 
