@@ -21,6 +21,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 
@@ -165,11 +166,17 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--access-log", action="store_true")
     args = parser.parse_args()
+    report(lambda: measure(args))
+
+
+def report(probe: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+    """Run `probe` on uvloop, as the app runs, with the project (the working directory)
+    importable, and print its result for bench to read."""
     sys.path.insert(0, os.getcwd())
     import uvloop
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        results = runner.run(measure(args))
+        results = runner.run(probe())
     # stdout carries only the result; the app's logs go to stderr.
     print("BENCH_JSON " + json.dumps(results), flush=True)
 

@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from asgi_cost import Caller, Lifespan, load_app
+from asgi_cost import Caller, Lifespan, load_app, report
 
 TIMES: dict[str, list[tuple[float, float]]] = defaultdict(list)
 
@@ -202,12 +202,7 @@ def main() -> None:
     parser.add_argument("--ab-redis-checkout", action="store_true")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    sys.path.insert(0, os.getcwd())
-    import uvloop
-
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        report = runner.run(run(args))
-    print("BENCH_JSON " + json.dumps(report), flush=True)
+    report(lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -18,8 +18,6 @@ on stdout (BENCH_JSON ...).
 import argparse
 import asyncio
 import gc
-import json
-import os
 import random
 import sys
 import time
@@ -30,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from asgi_cost import Caller, Lifespan, load_app
+from asgi_cost import Caller, Lifespan, load_app, report
 
 PAUSES: list[tuple[int, float, float]] = []  # generation, start, end
 _started: dict[int, float] = {}
@@ -161,12 +159,7 @@ def main() -> None:
         "size around each connection checkout",
     )
     args = parser.parse_args()
-    sys.path.insert(0, os.getcwd())
-    import uvloop
-
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        report = runner.run(run(args))
-    print("BENCH_JSON " + json.dumps(report), flush=True)
+    report(lambda: run(args))
 
 
 if __name__ == "__main__":

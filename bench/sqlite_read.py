@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import contextlib
 import importlib
-import json
 import os
 import random
 import sqlite3
@@ -37,8 +36,13 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from asgi_cost import report
 
 QUERY = "SELECT id, name, description, status, created_at, updated_at FROM items WHERE id = ?"
 
@@ -90,6 +94,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     async def adapter_connections() -> Any:
         async with engine.connect() as connection:
             yield connection
+
     path = sqlite_path(os.environ["DATABASE_URL"])
     # WAL, as the generated engine leaves the file: switching needs it to be the only connection.
     with sqlite3.connect(path) as first:
@@ -171,12 +176,7 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    sys.path.insert(0, os.getcwd())
-    import uvloop
-
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        report = runner.run(run(args))
-    print("BENCH_JSON " + json.dumps(report), flush=True)
+    report(lambda: run(args))
 
 
 if __name__ == "__main__":
