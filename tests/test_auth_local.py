@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,11 @@ def test_served_local_accounts_log_in_rotate_refuse_reuse_and_limit_guessing(
             assert rotated.status_code == 200
             newer = rotated.json()["refresh_token"]
             assert newer != tokens["refresh_token"]
-            # The old token again: refused, and the session it belongs to is over.
+            # The old token again at once, as a second tab would: refused, the session goes on.
+            assert refresh(client, tokens["refresh_token"]).status_code == 401
+            # Later than the project's REUSE_GRACE (10 s), it was copied: refused, and the
+            # session it belongs to is over.
+            time.sleep(11)
             assert refresh(client, tokens["refresh_token"]).status_code == 401
             assert refresh(client, newer).status_code == 401
 

@@ -1092,3 +1092,25 @@ def test_a_runner_or_broker_change_says_what_becomes_of_queued_jobs(
 ) -> None:
     note = fastgen.update.queued_jobs_note(answers, changes)
     assert (note and note.split("(")[1].split(")")[0]) == change
+
+
+def test_next_steps_come_from_a_new_migration_and_the_new_make_targets(tmp_path: Path) -> None:
+    makefile = tmp_path / "Makefile"
+    makefile.write_text(
+        ".PHONY: help migrate admin\n"
+        "help: ## List the targets\n"
+        "\t@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST)\n"
+        "admin: ## Create an admin account: make admin email=you@example.com\n"
+    )
+    before = {"help": "List the targets"}
+    changed = [" M Makefile", "?? migrations/versions/auth_0001_create_users.py"]
+
+    after = fastgen.update.make_targets(tmp_path)
+    steps = fastgen.update.next_steps(changed, before, after)
+
+    assert after == before | {"admin": "Create an admin account: make admin email=you@example.com"}
+    assert steps == [
+        "make migrate",
+        "make admin   # Create an admin account: make admin email=you@example.com",
+    ]
+    assert fastgen.update.next_steps([" M README.md"], after, after) == []

@@ -9,6 +9,7 @@ rename, and `fastgen update --undo` puts the tree back exactly as it was.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -63,6 +64,10 @@ def read_answers(project: Path) -> dict[str, Any]:
     if not isinstance(answers, dict) or not answers.get("_src_path"):
         raise FastgenError(f"{path} is damaged: it records no template source (_src_path)")
     return answers
+
+
+# `name: ... ## help`, as the generated Makefile's `help` target reads them.
+MAKE_TARGET = re.compile(r"^([a-z][a-z-]*):.*?## (.*)$")
 
 
 def status_lines(project: Path) -> list[str]:
@@ -377,6 +382,25 @@ def _runner(answers: dict[str, Any]) -> str:
     return f"{tasks} on {broker}" if broker else tasks
 
 
+def make_targets(project: Path) -> dict[str, str]:
+    """The Makefile's targets and their help (the `## ` comment `make help` shows)."""
+    makefile = project / "Makefile"
+    if not makefile.is_file():
+        return {}
+    found = (MAKE_TARGET.match(line) for line in makefile.read_text(encoding="utf-8").splitlines())
+    return {match[1]: match[2].strip() for match in found if match}
+
+
+def next_steps(changed: list[str], before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """What the update asks of the developer, read from what it changed: a new migration is
+    applied, and a new make target (`make admin` with `auth=local`) is introduced by its help."""
+    steps = []
+    if any(line[3:].startswith("migrations/versions/") for line in changed):
+        steps.append("make migrate")
+    steps += [f"make {name}   # {help}" for name, help in after.items() if name not in before]
+    return steps
+
+
 def queued_jobs_note(answers: dict[str, Any], changes: dict[str, str]) -> str | None:
     """What becomes of the jobs still queued when the task runner, or its broker, changes."""
     kept = answers
@@ -500,6 +524,7 @@ def update(
             note(f"Pretend: {old} -> {new}; nothing was written to {project}.")
             return
         untracked = _untracked(project)
+        targets_before = make_targets(project)
         try:
             with _set_aside(project, untracked & TOLERATED_UNTRACKED):
                 _run_copier(project, source, changes, recopy)
@@ -543,6 +568,9 @@ def update(
     if any(line[3:] in {"pyproject.toml", "uv.lock"} for line in changed):
         typer.echo("Dependencies changed: run `make install` before the tests.")
     if changed:
+        typer.echo("Next:")
+        for step in next_steps(changed, targets_before, make_targets(project)):
+            typer.echo(f"  {step}")
         typer.echo(
-            "Next: review with `git diff`, run the tests, then commit (or `fastgen update --undo`)."
+            "  review with `git diff`, run the tests, then commit (or `fastgen update --undo`)."
         )

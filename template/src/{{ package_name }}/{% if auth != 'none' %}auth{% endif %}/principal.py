@@ -1,6 +1,7 @@
 """The caller a request was authenticated as, whatever the credential."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -9,6 +10,9 @@ class Principal:
     subject: str
     scopes: frozenset[str]
     is_admin: bool
+    # When its token expires (a WebSocket closes then); None for credentials that do not. Not
+    # compared: two tokens of one caller make the same Principal.
+    expires_at: datetime | None = field(default=None, compare=False)
 
 
 class InvalidCredentials(Exception):
