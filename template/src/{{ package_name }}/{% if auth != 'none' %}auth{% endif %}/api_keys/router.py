@@ -4,7 +4,7 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 
 from ...db import ConnectionsDep
 from ...errors import BODY_ERRORS, UNAVAILABLE, Responses
-from ..dependencies import AUTH_ERRORS, CallerDep
+from ..dependencies import AUTH_ERRORS, FORBIDDEN, CallerDep
 from . import service
 from .schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 
@@ -15,7 +15,7 @@ NOT_FOUND: Responses = {404: {"description": "None of the caller's keys has that
 ApiKeyId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=BODY_ERRORS)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=BODY_ERRORS | FORBIDDEN)
 async def create_api_key(
     data: ApiKeyCreate, caller: CallerDep, connections: ConnectionsDep, request: Request
 ) -> ApiKeyCreated:
@@ -24,7 +24,9 @@ async def create_api_key(
     if "Authorization" not in request.headers:
         # A leaked key must not mint others that outlive its revocation.
         raise HTTPException(status.HTTP_403_FORBIDDEN, "API keys are created by a signed-in user")
-    if not caller.is_admin and not caller.scopes.issuperset(data.scopes):
+    # Admins too: a key never acts as an admin, so an admin's key may not claim what its
+    # creator's scopes do not grant either.
+    if not caller.scopes.issuperset(data.scopes):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "A key cannot have scopes its creator lacks")
     row, key = await service.create_key(connections, caller, data)
     return ApiKeyCreated.model_validate({**row, "key": key})
