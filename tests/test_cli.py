@@ -25,6 +25,7 @@ from conftest import user_env
 from fastgen import __version__
 from fastgen.main import app
 from fastgen.questions import render_default
+from profiles import runner_brokers
 
 ROOT = Path(__file__).resolve().parent.parent
 COPIER_YML = yaml.safe_load((ROOT / "copier.yml").read_text())
@@ -736,6 +737,20 @@ def test_help_is_clean(command: list[str], monkeypatch: pytest.MonkeyPatch) -> N
         assert noise not in result.stdout, f"{noise!r} in:\n{result.stdout}"
     cut = [line for line in result.stdout.splitlines()[1:] if line.endswith("...")]
     assert cut == [], "help cut short"
+
+
+def test_a_conditional_question_says_in_words_when_it_is_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    several = [tasks for tasks in choice_values("tasks") if len(runner_brokers(tasks)) > 1]
+    phrase = f"tasks is {' or '.join(several)}"
+    help_text = CliRunner().invoke(app, ["new", "--help"]).stdout
+    options_text = CliRunner().invoke(app, ["options"]).stdout
+    assert f"Asked when {phrase}." in " ".join(help_text.split())
+    assert f"asked only when {phrase}" in options_text
+    for text in (help_text, options_text):
+        assert "profiles." not in text and "length" not in text
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from fastgen.errors import FastgenError
 from fastgen.preset import load_preset
 from fastgen.questions import (
     Question,
+    asked_when,
     by_name,
     complete_data,
     flag_questions,
@@ -51,9 +52,8 @@ def _choice_help(question: Question) -> str:
     values = ", ".join(
         f"{value} (default)" if value == question.default else value for value in question.values
     )
-    condition = (
-        f" Asked when {question.when.strip('{} ')}." if isinstance(question.when, str) else ""
-    )
+    when = asked_when(question)
+    condition = f" Asked when {when}." if when else ""
     return f"{question.help.rstrip('.')}. One of: {values}.{condition}"
 
 

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 import typer
 
-from fastgen.questions import Question, questions
+from fastgen.questions import Question, asked_when, questions
 
 
 def as_dict(question: Question) -> dict[str, Any]:
@@ -38,8 +38,9 @@ def _describe(question: Question) -> str:
         )
     else:
         lines.append(f"    --data {question.name}=VALUE")
-    if isinstance(question.when, str):
-        lines.append(f"    asked only when {question.when.strip('{} ')}")
+    when = asked_when(question)
+    if when:
+        lines.append(f"    asked only when {when}")
     return "\n".join(lines)
 
 

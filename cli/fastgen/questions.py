@@ -138,6 +138,31 @@ def render_validator(name: str, answers: Mapping[str, Any], path: Path | None = 
     return _render(name, "validator", answers, path)
 
 
+def asked_when(question: Question, path: Path | None = None) -> str:
+    """When a conditional question is asked, in words ("tasks is celery or taskiq"): the
+    values of each earlier choice its condition reads that ask it, the rest at their defaults."""
+    if not isinstance(question.when, str):
+        return ""
+    from fastgen.render import is_asked
+
+    earlier = questions(path)[: questions(path).index(question)]
+    conditions = []
+    for other in earlier:
+        if not other.choices or other.name not in question.when:
+            continue
+        values = [
+            value
+            for value in other.values
+            if is_asked(
+                path or copier_yml(),
+                question.name,
+                {"project_name": "Project", other.name: value},
+            )
+        ]
+        conditions.append(f"{other.name} is {' or '.join(values)}")
+    return " and ".join(conditions)
+
+
 def _render(name: str, key: str, answers: Mapping[str, Any], path: Path | None) -> str:
     from fastgen.render import render_string
 

@@ -79,13 +79,18 @@ def _str(value: Any) -> str:
     raise ValueError(f"Could not convert {value} to string")
 
 
+def _yaml(text: Any) -> Any:
+    """Copier's yaml.safe_load, with libyaml where it is built: profiles.yml is an answer."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 _CAST: dict[str, Any] = {
     "bool": _bool,
     "float": float,
     "int": int,
     "json": json.loads,
     "str": _str,
-    "yaml": yaml.safe_load,
+    "yaml": _yaml,
     "path": str,
 }
 
@@ -219,6 +224,14 @@ def render_string(copier_yml: Path, text: str, context: Mapping[str, Any]) -> st
     return _string_renderer(copier_yml.resolve().parent).string(text, context)
 
 
+def is_asked(copier_yml: Path, name: str, data: Mapping[str, Any]) -> bool:
+    """Whether question `name` is asked, given `data` and the defaults of every other answer."""
+    renderer = _string_renderer(copier_yml.resolve().parent)
+    system = {"_folder_name": "project", "_copier_phase": "prompt"}
+    _, hidden = answer_questions(renderer, data, {}, system, until=name)
+    return name not in hidden
+
+
 def _choices(raw: Any) -> list[Any]:
     if isinstance(raw, Mapping):
         raw = list(raw.values())
@@ -237,8 +250,10 @@ def answer_questions(
     data: Mapping[str, Any],
     user_defaults: Mapping[str, Any],
     system: Mapping[str, Any],
+    until: str | None = None,
 ) -> tuple[dict[str, Any], set[str]]:
-    """Every question's answer, and the hidden ones (`when` false), as `copier copy --defaults`."""
+    """Every question's answer, and the hidden ones (`when` false), as `copier copy --defaults`;
+    with `until`, only the questions before that one, and whether it is hidden."""
     answers: dict[str, Any] = {}
     hidden: set[str] = set()
     settings_defaults = copier_settings_defaults()
@@ -257,8 +272,10 @@ def answer_questions(
         when = _bool(renderer.value(spec.get("when", True), context))
         if not when:
             hidden.add(name)
-            if "default" not in spec and name not in data:
-                continue
+        if name == until:
+            break
+        if not when and "default" not in spec and name not in data:
+            continue
         if name in data:
             raw = data[name]
         elif name in user_defaults:
