@@ -31,6 +31,7 @@ from fastgen.source import TEMPLATE_URL
 from projects import (
     DEFAULT,
     Combo,
+    assert_suite_passes,
     fresh_database,
     install,
     require_services,
@@ -720,8 +721,7 @@ def assert_own_tests_pass(project: Path, combo: Combo) -> None:
     bin_dir = install(project)
     services = services_for(combo)
     with fresh_database(services):
-        output = run([bin_dir / "pytest", "-q", "-p", "no:cacheprovider"], project, services.env)
-    assert " passed" in output and "skipped" not in output, output
+        assert_suite_passes(project, bin_dir, services)
 
 
 @pytest.mark.e2e
