@@ -13,6 +13,7 @@ key, result processing) costs on top of the driver: the floor of any SQLAlchemy 
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import os
@@ -41,8 +42,9 @@ async def measure(package: str, item_id: int, reads: int) -> dict[str, float]:
     service = importlib.import_module(f"{package}.items.service")
     schemas = importlib.import_module(f"{package}.items.schemas")
     settings = importlib.import_module(f"{package}.settings").Settings()
+    stack = contextlib.AsyncExitStack()
     engine = db.create_statement_engine(settings)
-    connections = db.create_connections(engine, settings)
+    connections = await stack.enter_async_context(db.open_connections(engine, settings))
     pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=1, max_size=1)
 
     async def generated() -> object:
@@ -59,7 +61,7 @@ async def measure(package: str, item_id: int, reads: int) -> dict[str, float]:
             "raw_asyncpg_us": await cpu_per_call(raw, reads),
         }
     finally:
-        await engine.dispose()
+        await stack.aclose()
         await pool.close()
 
 

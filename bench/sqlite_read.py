@@ -83,8 +83,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     db = importlib.import_module(f"{args.package}.db")
     service = importlib.import_module(f"{args.package}.items.service")
     settings = importlib.import_module(f"{args.package}.settings").Settings()
-    stack = contextlib.ExitStack()
-    connections = stack.enter_context(db.open_connections(db.create_statement_engine(settings)))
+    stack = contextlib.AsyncExitStack()
+    statement_engine = db.create_statement_engine(settings)
+    connections = await stack.enter_async_context(db.open_connections(statement_engine, settings))
     # The design before the statement threads: SQLAlchemy's aiosqlite adapter in autocommit.
     engine = db._create_engine(
         settings, isolation_level="AUTOCOMMIT", skip_autocommit_rollback=True
@@ -165,7 +166,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await raw.close()
         await engine.dispose()
         sync_engine.dispose()
-        stack.close()
+        await stack.aclose()
     return report
 
 
