@@ -145,21 +145,21 @@ def asked_when(question: Question, path: Path | None = None) -> str:
         return ""
     from fastgen.render import is_asked
 
-    earlier = questions(path)[: questions(path).index(question)]
+    def asks(other: Question, value: str) -> bool:
+        data = {"project_name": "Project", other.name: value}
+        try:
+            return is_asked(path or copier_yml(), question.name, data)
+        except ValueError:  # a value the other defaults refuse
+            return False
+
+    every = questions(path)
     conditions = []
-    for other in earlier:
+    for other in every[: every.index(question)]:
         if not other.choices or other.name not in question.when:
             continue
-        values = [
-            value
-            for value in other.values
-            if is_asked(
-                path or copier_yml(),
-                question.name,
-                {"project_name": "Project", other.name: value},
-            )
-        ]
-        conditions.append(f"{other.name} is {' or '.join(values)}")
+        values = [value for value in other.values if asks(other, value)]
+        if 0 < len(values) < len(other.values):  # else this choice is not what decides
+            conditions.append(f"{other.name} is {' or '.join(values)}")
     return " and ".join(conditions)
 
 
