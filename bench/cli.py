@@ -31,6 +31,7 @@ from bench.prepare import (
     Database,
     Project,
     Table,
+    add_resource,
     clean_clone,
     generate_all,
     package_versions,
@@ -168,6 +169,8 @@ def bench(args: argparse.Namespace) -> int:
             "nocache": Combo(args.database, "none", "arq"),
         }
         projects.update(generate_all(source, work, combos, args.compile))
+        for project in projects.values():
+            add_resource(project)
         log(f"rendered and installed {', '.join(projects)} ({database.label})")
         owner = projects["app"]
         database.create(owner, args.items)

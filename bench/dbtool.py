@@ -4,6 +4,8 @@
     python dbtool.py create  URL             create the database URL names (fails if it exists)
     python dbtool.py seed    URL COUNT       insert COUNT processed items, ids 1..COUNT
     python dbtool.py reset   URL COUNT       delete rows the benchmark wrote (id > COUNT)
+    python dbtool.py copy    URL TABLE       copy the seeded items into TABLE, an added resource
+                                             with the same columns
     python dbtool.py drop    URL             drop the database (if it exists)
     python dbtool.py redis-clean REDIS_URL NAMESPACE
                                              delete NAMESPACE* keys and the ARQ jobs queued there
@@ -177,6 +179,21 @@ def seed(url: str, count: int) -> None:
         sqlite(url, INSERT.replace("%s", "?"), sqlite_rows(count))
 
 
+def copy(url: str, table: str) -> None:
+    """The items, row for row, in `table`: an added resource read like items is."""
+    if not table.replace("_", "").isalnum():
+        raise SystemExit(f"refusing odd table name {table!r}")
+    columns = "id, name, description, status, created_at, updated_at"
+    sql = f"INSERT INTO {table} ({columns}) SELECT {columns} FROM items"
+    kind = url.partition("://")[0]
+    if kind == "postgresql":
+        asyncio.run(pg(url, (sql, ()), (f"VACUUM ANALYZE {table}", ())))
+    elif kind == "mysql":
+        asyncio.run(mysql(url, (sql, []), (f"ANALYZE TABLE {table}", [])))
+    else:
+        sqlite(url, sql)
+
+
 def reset(url: str, count: int) -> None:
     kind = url.partition("://")[0]
     if kind == "postgresql":
@@ -221,6 +238,8 @@ def main(argv: list[str]) -> None:
         seed(args[0], int(args[1]))
     elif command == "reset":
         reset(args[0], int(args[1]))
+    elif command == "copy":
+        copy(args[0], args[1])
     elif command == "redis-clean":
         asyncio.run(redis_clean(args[0], args[1]))
     else:

@@ -4,6 +4,7 @@ it, and one database (PostgreSQL, MariaDB or SQLite) migrated and seeded for all
 from __future__ import annotations
 
 import json
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,23 @@ def generate(source: Path, dest: Path, key: str, combo: Combo, compile_bytecode:
     install(dest, compile_bytecode=compile_bytecode)
     package = next(p.name for p in (dest / "src").iterdir() if (p / "__init__.py").exists())
     return Project(key, dest, package)
+
+
+# A resource added the way a user adds one, with the columns of items (which the resource
+# template renders too): its reads are measured against items' (issue 20).
+ADDED = ["widgets", "--field", "name:str:unique", "--field", "description:text?", "--job"]
+
+
+def add_resource(project: Project) -> None:
+    """`fastgen add resource` of ADDED in a generated project (it needs the project's history)."""
+    author = ["-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+    for command in (
+        ["git", "init", "--quiet", "--initial-branch=main"],
+        ["git", "add", "--all"],
+        ["git", *author, "commit", "--quiet", "--message", "Generated"],
+        [sys.executable, "-m", "fastgen", "add", "resource", *ADDED, "--path", "."],
+    ):
+        run(command, project.path)
 
 
 def generate_all(
@@ -98,6 +116,7 @@ class Database:
         self.tool(project, "create")
         run([project.bin("alembic"), "upgrade", "head"], project.path, {"DATABASE_URL": self.url})
         self.tool(project, "seed", str(items))
+        self.tool(project, "copy", ADDED[0])
         log(f"{self.label} database {self.url.rsplit('/', 1)[1]} migrated, {items} items seeded")
 
     def reset(self, project: Project, items: int) -> None:

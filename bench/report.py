@@ -105,6 +105,8 @@ def markdown(report: dict[str, Any]) -> str:
         "raw.get": driver,
         "raw.list": f"{driver} list",
         "raw.post": f"{driver} create",
+        "app.hit": "items hit",
+        "nocache.get": "items uncached",
     }
     pins = report["load"]["pinning"]
     lines = [

@@ -137,6 +137,22 @@ MEASURES = [
         target=0.40,
         post=True,
     ),
+    # Issue 20: a resource added with `fastgen add resource` reads as fast as items.
+    Measure(
+        "app.added_hit",
+        "added resource: GET /widgets/{id}, cache hit",
+        "/widgets/{item}",
+        baseline="app.hit",
+        target=0.90,
+        cache_hit=True,
+    ),
+    Measure(
+        "nocache.added_get",
+        "added resource: GET /widgets/{id}, uncached",
+        "/widgets/{item}",
+        baseline="nocache.get",
+        target=0.90,
+    ),
     Measure("seed.live", "seed style: GET /health/live", "/health/live", baseline="hello"),
     Measure(
         "seed.hit", "seed style: GET /items/{id}, cache hit", ITEM, baseline="hello", cache_hit=True

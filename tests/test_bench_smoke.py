@@ -35,6 +35,8 @@ EVERY_DATABASE = {
     "nocache.get",
     "app.list",
     "app.post",
+    "app.added_hit",
+    "nocache.added_get",
     "seed.live",
     "seed.hit",
 }
@@ -100,6 +102,10 @@ def test_benchmark_runs_end_to_end(tmp_path: Path, database: str) -> None:
     assert hit["floor_ratio"] > 0
     uncached = next(row for row in report["summary"]["rows"] if row["key"] == "nocache.get")
     assert uncached["baseline"] == "raw.get" and uncached["ratio"] > 0
+    # The added resource is read against items, hit for hit and miss for miss.
+    added = {row["key"]: row for row in report["summary"]["rows"] if ".added_" in row["key"]}
+    assert added["app.added_hit"]["baseline"] == "app.hit" and added["app.added_hit"]["ratio"] > 0
+    assert added["nocache.added_get"]["baseline"] == "nocache.get"
     [round_] = report["load"]["rounds"]
     for key, measured in round_["results"].items():
         assert measured["requests"] > 0, key
