@@ -747,7 +747,9 @@ def test_a_conditional_question_says_in_words_when_it_is_asked(
     phrase = f"tasks is {' or '.join(several)}"
     help_text = CliRunner().invoke(app, ["new", "--help"]).stdout
     options_text = CliRunner().invoke(app, ["options"]).stdout
-    assert f"Asked when {phrase}." in " ".join(help_text.split())
+    assert "Asked for some values of --tasks (see `fastgen options`)." in " ".join(
+        help_text.split()
+    )
     assert f"asked only when {phrase}" in options_text
     for text in (help_text, options_text):
         assert "profiles." not in text and "length" not in text

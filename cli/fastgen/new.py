@@ -19,9 +19,9 @@ from fastgen.errors import FastgenError
 from fastgen.preset import load_preset
 from fastgen.questions import (
     Question,
-    asked_when,
     by_name,
     complete_data,
+    deciding_choices,
     flag_questions,
     render_default,
     render_validator,
@@ -52,8 +52,10 @@ def _choice_help(question: Question) -> str:
     values = ", ".join(
         f"{value} (default)" if value == question.default else value for value in question.values
     )
-    when = asked_when(question)
-    condition = f" Asked when {when}." if when else ""
+    # Only the names: which values ask it takes rendering copier.yml, too slow for start-up
+    # (completion runs it on every <TAB>).
+    deciding = ", ".join(other.flag for other in deciding_choices(question))
+    condition = f" Asked for some values of {deciding} (see `fastgen options`)." if deciding else ""
     return f"{question.help.rstrip('.')}. One of: {values}.{condition}"
 
 

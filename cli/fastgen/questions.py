@@ -138,11 +138,20 @@ def render_validator(name: str, answers: Mapping[str, Any], path: Path | None = 
     return _render(name, "validator", answers, path)
 
 
+def deciding_choices(question: Question, path: Path | None = None) -> list[Question]:
+    """The earlier choices whose names a conditional question's `when` reads."""
+    if not isinstance(question.when, str):
+        return []
+    every = questions(path)
+    earlier = every[: every.index(question)]
+    return [other for other in earlier if other.choices and other.name in question.when]
+
+
 def asked_when(question: Question, path: Path | None = None) -> str:
     """When a conditional question is asked, in words ("tasks is celery or taskiq"): the
-    values of each earlier choice its condition reads that ask it, the rest at their defaults."""
-    if not isinstance(question.when, str):
-        return ""
+    values of each deciding choice that ask it, the other answers at their defaults.
+
+    It renders copier.yml, so it imports Jinja: not for anything that runs at start-up."""
     from fastgen.render import is_asked
 
     def asks(other: Question, value: str) -> bool:
@@ -152,11 +161,8 @@ def asked_when(question: Question, path: Path | None = None) -> str:
         except ValueError:  # a value the other defaults refuse
             return False
 
-    every = questions(path)
     conditions = []
-    for other in every[: every.index(question)]:
-        if not other.choices or other.name not in question.when:
-            continue
+    for other in deciding_choices(question, path):
         values = [value for value in other.values if asks(other, value)]
         if 0 < len(values) < len(other.values):  # else this choice is not what decides
             conditions.append(f"{other.name} is {' or '.join(values)}")
