@@ -27,6 +27,7 @@ from bench.cpu import Batches, asgi_costs
 from bench.generator import generator_timings
 from bench.load import Load, run_rounds
 from bench.prepare import (
+    ADDED,
     KINDS,
     Database,
     Project,
@@ -174,6 +175,7 @@ def bench(args: argparse.Namespace) -> int:
         log(f"rendered and installed {', '.join(projects)} ({database.label})")
         owner = projects["app"]
         database.create(owner, args.items)
+        database.tool(owner, "copy", ADDED[0])
         fleet = Fleet(
             [launch(server, projects, services) for server in plan.servers],
             plan.measures,

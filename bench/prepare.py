@@ -116,7 +116,6 @@ class Database:
         self.tool(project, "create")
         run([project.bin("alembic"), "upgrade", "head"], project.path, {"DATABASE_URL": self.url})
         self.tool(project, "seed", str(items))
-        self.tool(project, "copy", ADDED[0])
         log(f"{self.label} database {self.url.rsplit('/', 1)[1]} migrated, {items} items seeded")
 
     def reset(self, project: Project, items: int) -> None:
