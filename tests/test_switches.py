@@ -171,6 +171,8 @@ def assert_absent(project: Path, name: str) -> None:
     readme = (project / "README.md").read_text().splitlines()
     assert not set(readme) & set(parts.readme_headings)
     for path, text in texts(project).items():
+        # Not in a generated secret, whose hex digits may spell "9100".
+        text = re.sub(r"[0-9a-f]{32,}", "", text)
         assert not [word for word in parts.words if word in text], path
 
 
