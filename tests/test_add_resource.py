@@ -33,9 +33,12 @@ from projects import (
     free_port,
     fresh_database,
     install,
+    left_behind,
+    removed_after,
     require_services,
     run,
     services_for,
+    shared_state,
     started,
     wait_for,
 )
@@ -541,8 +544,10 @@ def test_served_resources_answer_over_http(tmp_path: Path, combo: Combo) -> None
     port = free_port()
     env = {**services.env, "PORT": str(port), "ENVIRONMENT": "development"}
     log = tmp_path / "api.log"
+    before = shared_state(services)
 
-    with fresh_database(services):
+    # The orders' jobs stay queued (no worker runs): they are removed with the rest.
+    with fresh_database(services), removed_after(project, services, package="shop"):
         run(["make", "migrate"], project, env)
         with (
             started(["make", "run"], project, env, log),
@@ -575,6 +580,7 @@ def test_served_resources_answer_over_http(tmp_path: Path, combo: Combo) -> None
             assert client.delete(url).status_code == 204
             assert client.get(url).status_code == 404
             assert client.delete(f"/customers/{customer['id']}").status_code == 204
+    assert not left_behind(services, before)
 
 
 @pytest.mark.e2e
