@@ -73,9 +73,21 @@ def check(server: Running, m: Measure) -> None:
 
 def run_rounds(fleet: Fleet, load: Load) -> dict[str, Any]:
     server_cores, load_cores = cpu_sets()
+    cores = os.sched_getaffinity(0)
     if load_cores:
-        # This process (and so wrk's parent and the readiness polls) stays off the server's core.
+        # This process (and so wrk's parent and the readiness polls) stays off the server's core
+        # while the rounds run; then it has every core back, for the generated suite's timing.
         os.sched_setaffinity(0, {int(load_cores)})
+    try:
+        rounds = _rounds(fleet, load, server_cores, load_cores)
+    finally:
+        os.sched_setaffinity(0, cores)
+    return {"pinning": {"server": server_cores, "load": load_cores}, "rounds": rounds}
+
+
+def _rounds(
+    fleet: Fleet, load: Load, server_cores: str | None, load_cores: str | None
+) -> list[dict[str, Any]]:
     rounds: list[dict[str, Any]] = []
     for r in range(load.rounds):
         log(f"round {r + 1}/{load.rounds}")
@@ -114,4 +126,4 @@ def run_rounds(fleet: Fleet, load: Load) -> dict[str, Any]:
                     "startup_s": {key: s.startup_s for key, s in servers.items()},
                 }
             )
-    return {"pinning": {"server": server_cores, "load": load_cores}, "rounds": rounds}
+    return rounds
