@@ -73,15 +73,16 @@ def check(server: Running, m: Measure) -> None:
 
 def run_rounds(fleet: Fleet, load: Load) -> dict[str, Any]:
     server_cores, load_cores = cpu_sets()
-    cores = os.sched_getaffinity(0)
+    # While the rounds run, this process (wrk's parent, the readiness polls) stays off the
+    # server's core; then it has every core back, for the generated suite's timing.
+    cores = os.sched_getaffinity(0) if load_cores else None
     if load_cores:
-        # This process (and so wrk's parent and the readiness polls) stays off the server's core
-        # while the rounds run; then it has every core back, for the generated suite's timing.
         os.sched_setaffinity(0, {int(load_cores)})
     try:
         rounds = _rounds(fleet, load, server_cores, load_cores)
     finally:
-        os.sched_setaffinity(0, cores)
+        if cores is not None:
+            os.sched_setaffinity(0, cores)
     return {"pinning": {"server": server_cores, "load": load_cores}, "rounds": rounds}
 
 
