@@ -7,6 +7,7 @@ static-file checks and the update tests share one list.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import re
 import shutil
@@ -323,11 +324,34 @@ def fresh_database(services: Services) -> Iterator[None]:
         run(drop, Path.cwd())
 
 
+def _port_slice() -> Iterator[int]:
+    """This process's own ports: a slice per xdist worker (any other process, such as bench, a
+    slice chosen by its pid), below Linux's ephemeral range (32768 and up)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    slot = int(worker.removeprefix("gw")) if worker else 8 + os.getpid() % 16
+    first = 20_000 + 500 * slot
+    return itertools.cycle(range(first, first + 500))
+
+
+_PORTS = _port_slice()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port nothing listens on, for a server a test is about to start.
+
+    Not the kernel's pick (bind to port 0): a port it hands out and this process releases may be
+    handed to another worker's server before this test's server binds it, and the test then
+    talks to that other server (CI once saw 401 from a project with auth, where it had started
+    one without). No bind(0) or outgoing connection is given a port from these slices.
+    """
+    for port in _PORTS:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # a service's, or a server of this worker's that is still running
+            return port
+    raise AssertionError("unreachable: the slice cycles")
 
 
 @contextmanager

@@ -6,6 +6,7 @@ written by `make revision` passes `make lint`.
 from __future__ import annotations
 
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -94,7 +95,7 @@ def test_make_db_creates_the_database_that_migrate_then_fills(
     request: pytest.FixtureRequest, database: str
 ) -> None:
     project: Path = request.getfixturevalue(database)
-    name = f"fg_first_{free_port()}"
+    name = f"fg_first_{uuid.uuid4().hex[:12]}"
     url = f"{POSTGRES_URL if database == 'postgresql' else MYSQL_URL}/{name}"
 
     missing = make(project, "migrate", url)
