@@ -33,6 +33,7 @@ import argparse
 import contextvars
 import importlib
 import inspect
+import itertools
 import json
 import os
 import sys
@@ -47,46 +48,45 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from asgi_cost import Caller, Lifespan, load_app, report
 
-
-class Frame:
-    """A wrapped call in progress: the CPU spent in the wrapped calls it made."""
-
-    __slots__ = ("children", "label")
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.children = 0.0
-
-
 OWN: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)
 # A timer's own cost per wrapped call (calibrate()): the part inside the call's window, and the
 # part its caller pays; both are taken out of the figures.
 INSIDE, OUTSIDE = 0.0, 0.0
-CURRENT: contextvars.ContextVar[Frame | None] = contextvars.ContextVar("frame", default=None)
+CURRENT: contextvars.ContextVar["Frame | None"] = contextvars.ContextVar("frame", default=None)
 ON = False  # the timers run only in the instrumented rounds
 HANDLER = "Starlette: request/response wrapper, FastAPI handler"
 TOP = "(outside the layers: the ASGI call, the test client)"
 
 
-def _close(label: str, frame: Frame, parent: Frame | None, spent: float) -> None:
-    OWN[label] += spent - frame.children - INSIDE
-    CALLS[label] += 1
-    if parent is not None:
-        parent.children += spent
-        OWN[parent.label] -= OUTSIDE
+class Frame:
+    """A wrapped call in progress, as a context: its own CPU goes to its label at the end, and
+    all of it to its caller's `children`, the CPU of the wrapped calls it made."""
+
+    __slots__ = ("children", "label", "parent", "start", "token")
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.children = 0.0
+
+    def __enter__(self) -> None:
+        self.parent = CURRENT.get()
+        self.token = CURRENT.set(self)
+        self.start = time.thread_time()
+
+    def __exit__(self, *exc: object) -> None:
+        spent = time.thread_time() - self.start
+        CURRENT.reset(self.token)
+        OWN[self.label] += spent - self.children - INSIDE
+        CALLS[self.label] += 1
+        if self.parent is not None:
+            self.parent.children += spent
+            OWN[self.parent.label] -= OUTSIDE
 
 
 async def _timed_call(function: Callable[..., Any], label: str, *args: Any, **kwargs: Any) -> Any:
-    parent, frame = CURRENT.get(), Frame(label)
-    token = CURRENT.set(frame)
-    start = time.thread_time()
-    try:
+    with Frame(label):
         return await function(*args, **kwargs)
-    finally:
-        spent = time.thread_time() - start
-        CURRENT.reset(token)
-        _close(label, frame, parent, spent)
 
 
 def _timed_send(send: Callable[..., Any], label: str) -> Callable[..., Any]:
@@ -119,15 +119,8 @@ def timed(function: Callable[..., Any], label: str, asgi: bool = False) -> Calla
     def timed_sync(*args: Any, **kwargs: Any) -> Any:
         if not ON:
             return function(*args, **kwargs)
-        parent, frame = CURRENT.get(), Frame(label)
-        token = CURRENT.set(frame)
-        start = time.thread_time()
-        try:
+        with Frame(label):
             return function(*args, **kwargs)
-        finally:
-            spent = time.thread_time() - start
-            CURRENT.reset(token)
-            _close(label, frame, parent, spent)
 
     return timed_sync
 
@@ -228,12 +221,14 @@ def instrument_stack(app: Any) -> None:
 
 
 def spec_bodies(endpoint: dict[str, Any]) -> Iterator[bytes]:
+    """Request bodies for the endpoint, endlessly: a new item's, each named once, or none."""
+    if not endpoint.get("post_items"):
+        return itertools.repeat(b"")
     prefix = f"layers-{os.getpid()}-{endpoint['name']}"
-    for i in range(10**9):
-        if not endpoint.get("post_items"):
-            yield b""
-        else:
-            yield json.dumps({"name": f"{prefix}-{i}", "description": "layers"}).encode()
+    return (
+        json.dumps({"name": f"{prefix}-{i}", "description": "layers"}).encode()
+        for i in itertools.count()
+    )
 
 
 async def calibrate(calls: int = 20_000) -> dict[str, float]:
