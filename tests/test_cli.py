@@ -468,6 +468,38 @@ def test_sigint_during_imports_is_one_line(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_sigint_inside_a_weakref_callback_still_interrupts(tmp_path: Path) -> None:
+    """Python prints an exception raised in a weakref callback and drops it; importlib runs such
+    callbacks, and a Ctrl-C once landed in one and was lost (with a traceback)."""
+    code = (
+        "import sys, time, weakref\n"
+        "class Held:\n"
+        "    pass\n"
+        "class Collecting:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'jinja2':\n"
+        "            held = Held()\n"
+        "            self.ref = weakref.ref(held, self.collect)\n"
+        "            del held\n"
+        "    def collect(self, ref):\n"
+        "        print('collecting', flush=True)\n"
+        "        time.sleep(30)\n"
+        "sys.meta_path.insert(0, Collecting())\n"
+        "sys.argv = ['fastgen', 'new', 'Acme', '-y']\n"
+        "from fastgen.entry import main\n"
+        "main()\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None
+    assert b"collecting\n" in iter(process.stdout.readline, b"")
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert (process.returncode, err) == (2, b"Error: interrupted; nothing was written\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- the installed entry point ----------------------------------------------------------------
 
 
