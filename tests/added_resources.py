@@ -5,7 +5,7 @@
 modifier and optional fields; orders have a job with a status and, where the project has
 live events, events, as items do. With the project's auth, `notes` too: owned by their
 author (`--owned`), with events, and in auth=local a reference to the author's account.
-The matrix adds them to every combination.
+The matrix adds them to the combinations of `ADDING_RESOURCES` (tests/projects.py).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ runs on which broker, and `covering_array` picks the end-to-end combinations.
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -67,32 +68,44 @@ def services(database: str, cache: str, broker: str | None) -> list[str]:
 
 
 def covering_array(
-    factors: Mapping[str, Sequence[Any]], seeds: Sequence[Mapping[str, Any]] = ()
+    factors: Mapping[str, Sequence[Any]], seeds: Sequence[Mapping[str, Any]] = (), tries: int = 40
 ) -> list[dict[str, Any]]:
     """Rows of values, one per factor, such that every pair of values of two factors is in a row.
 
     The `seeds` come first, as given; then, greedily, the row of the full product that covers
-    the most pairs not yet covered (the first such row, so the result is the same every run).
+    the most pairs not yet covered, ties broken at random. The smallest of `tries` such arrays,
+    each from its own fixed random seed, so the result is the same every run.
     """
     names = list(factors)
+    index: dict[tuple[str, Any, str, Any], int] = {}
+    for a, b in itertools.combinations(names, 2):
+        for x in factors[a]:
+            for y in factors[b]:
+                index[a, x, b, y] = len(index)
 
-    def pairs(row: Mapping[str, Any]) -> set[tuple[str, Any, str, Any]]:
-        return {(a, row[a], b, row[b]) for a, b in itertools.combinations(names, 2)}
+    def pairs(row: Mapping[str, Any]) -> int:
+        """The pairs of `row`, as a bit set over `index`."""
+        return sum(1 << index[a, row[a], b, row[b]] for a, b in itertools.combinations(names, 2))
 
-    wanted = {
-        (a, x, b, y)
-        for a, b in itertools.combinations(names, 2)
-        for x in factors[a]
-        for y in factors[b]
-    }
-    rows = [dict(seed) for seed in seeds]
-    for row in rows:
-        wanted -= pairs(row)
     candidates = [
         dict(zip(names, values, strict=True)) for values in itertools.product(*factors.values())
     ]
-    while wanted:
-        best = max(candidates, key=lambda row: len(pairs(row) & wanted))
-        rows.append(best)
-        wanted -= pairs(best)
-    return rows
+    covers = [pairs(row) for row in candidates]
+    everything = (1 << len(index)) - 1
+
+    def greedy(tie_breaks: random.Random) -> list[dict[str, Any]]:
+        rows = [dict(seed) for seed in seeds]
+        covered = 0
+        for row in rows:
+            covered |= pairs(row)
+        while covered != everything:
+            wanted = everything & ~covered
+            best = max(
+                range(len(candidates)),
+                key=lambda i: ((covers[i] & wanted).bit_count(), tie_breaks.random()),
+            )
+            rows.append(candidates[best])
+            covered |= covers[best]
+        return rows
+
+    return min((greedy(random.Random(seed)) for seed in range(tries)), key=len)

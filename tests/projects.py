@@ -144,11 +144,21 @@ SWITCHES: list[tuple[str, tuple[Any, ...]]] = [
 ]
 
 
+def factor_row(combo: Combo) -> dict[str, Any]:
+    """A combination as a row of the covering array's factors (see pairwise_combos)."""
+    return (
+        {"database": combo.database, "cache": combo.cache, "runner": (combo.tasks, combo.broker)}
+        | {name: values[0] for name, values in SWITCHES}
+        | dict(combo.extra)
+    )
+
+
 def pairwise_combos() -> list[Combo]:
     """The end-to-end lane: every pair of values of two questions in at least one combination.
 
     A covering array over the profiled choices (a runner and its broker are one value) and
-    SWITCHES, starting from DEFAULT and SERVED, so that those are in it.
+    SWITCHES, starting from DEFAULT and ALSO_END_TO_END, so that those are in it. SERVED are
+    served by tests of their own; seeding the array with them too would add rows.
     """
     runners = [
         (tasks, broker)
@@ -161,12 +171,7 @@ def pairwise_combos() -> list[Combo]:
         "runner": runners,
         **{name: list(values) for name, values in SWITCHES},
     }
-    seeds = [
-        {"database": c.database, "cache": c.cache, "runner": (c.tasks, c.broker)}
-        | {name: values[0] for name, values in SWITCHES}
-        | dict(c.extra)
-        for c in [*SERVED, *ALSO_END_TO_END]
-    ]
+    seeds = [factor_row(combo) for combo in [DEFAULT, *ALSO_END_TO_END]]
     return [
         Combo(
             row["database"],
@@ -181,6 +186,24 @@ def pairwise_combos() -> list[Combo]:
 
 
 PAIRWISE = pairwise_combos()
+
+
+def value_cover(combos: Sequence[Combo]) -> list[Combo]:
+    """Few of `combos` (greedily) in which every value of every question they have appears."""
+    values = [set(factor_row(combo).items()) for combo in combos]
+    wanted = set().union(*values)
+    chosen: list[Combo] = []
+    while wanted:
+        best = max(range(len(combos)), key=lambda i: len(values[i] & wanted))
+        chosen.append(combos[best])
+        wanted -= values[best]
+    return chosen
+
+
+# The end-to-end combinations that also get `fastgen add resource` (tests/added_resources.py):
+# each value of each question is in one of them. Their tests add about half again to a
+# project's own suite, so the other combinations leave them out.
+ADDING_RESOURCES = value_cover(PAIRWISE)
 
 
 def render_combo(combo: Combo, dst: Path, exclude: Sequence[str] = (), source: Path = ROOT) -> None:
@@ -224,6 +247,17 @@ def require_services(combo: Combo) -> None:
         pytest.skip(reason)
 
 
+def project_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment with `env` over it, for a generated project's commands.
+
+    They write bytecode: a project's processes (alembic three times, pytest and the servers its
+    tests start) import the same modules, which this machine's PYTHONDONTWRITEBYTECODE would
+    have each of them compile again."""
+    merged = {**os.environ, **(env or {})}
+    merged.pop("PYTHONDONTWRITEBYTECODE", None)
+    return merged
+
+
 def run(
     cmd: Sequence[str | Path],
     cwd: Path,
@@ -234,7 +268,7 @@ def run(
     result = subprocess.run(
         [str(part) for part in cmd],
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env=project_env(env),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -363,7 +397,7 @@ def started(
         process = subprocess.Popen(
             command,
             cwd=cwd,
-            env={**os.environ, **env},
+            env=project_env(env),
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -10,7 +10,6 @@ failure message.
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import subprocess
@@ -23,7 +22,15 @@ from typer.testing import CliRunner
 
 from added_resources import CUSTOMERS, add_customers_and_orders
 from field_sets import SEED, Draw, Target, draw
-from projects import DATABASES, Combo, fresh_database, install, require_services, services_for
+from projects import (
+    DATABASES,
+    Combo,
+    fresh_database,
+    install,
+    project_env,
+    require_services,
+    services_for,
+)
 from test_add_resource import new_project
 from test_update import commit_all
 
@@ -141,7 +148,7 @@ def test_drawn_field_sets_pass_their_own_tests(tmp_path: Path, database: str) ->
         result = subprocess.run(
             [pytest_bin, "-q", "-p", "no:cacheprovider", *tests],
             cwd=project,
-            env={**os.environ, **services.env},
+            env=project_env(services.env),
             capture_output=True,
             text=True,
         )

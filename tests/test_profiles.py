@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import profiles
-from projects import ALSO_END_TO_END, COMBOS, DEFAULT, PAIRWISE, SERVED, SWITCHES, Combo
+from projects import ADDING_RESOURCES, ALSO_END_TO_END, COMBOS, DEFAULT, PAIRWISE, SWITCHES, Combo
 
 
 @pytest.mark.parametrize("family", profiles.FAMILIES)
@@ -98,16 +98,20 @@ def test_the_pairwise_lane_covers_every_pair_of_answers() -> None:
         ]
     )
     assert every <= lane, every - lane
-    # Every value of every question is in some combination of the lane, which adds resources.
+    # Every value of every question is in some combination of the lane that adds resources.
+    assert set(ADDING_RESOURCES) <= set(PAIRWISE)
     for family in ("database", "cache", "tasks"):
-        assert {getattr(c, family) for c in PAIRWISE} == set(profiles.choice_values(family))
-    assert {c.queue_broker for c in PAIRWISE} >= set(profiles.choice_values("broker"))
-    # The default and the served combinations stay in it.
-    assert DEFAULT in PAIRWISE and set(SERVED) <= set(PAIRWISE)
-    assert set(ALSO_END_TO_END) <= set(PAIRWISE)
+        values = {getattr(c, family) for c in ADDING_RESOURCES}
+        assert values == set(profiles.choice_values(family))
+    assert {c.queue_broker for c in ADDING_RESOURCES} >= set(profiles.choice_values("broker"))
+    for name, values in SWITCHES:
+        assert {dict(c.extra).get(name, values[0]) for c in ADDING_RESOURCES} == set(values)
+    # The default and the combinations issue 21 names stay in it.
+    assert DEFAULT in PAIRWISE and set(ALSO_END_TO_END) <= set(PAIRWISE)
     # Every kind of auth, and the ones issue 21 names, run end to end.
     assert {dict(c.extra).get("auth", "none") for c in PAIRWISE} == set(
         profiles.choice_values("auth")
     )
     assert len(PAIRWISE) < len(COMBOS)
     print(f"\nend-to-end lane: {len(PAIRWISE)} of {len(COMBOS)} combinations")
+    print(f"with resources added: {len(ADDING_RESOURCES)}")

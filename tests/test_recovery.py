@@ -27,6 +27,7 @@ from projects import (
     free_port,
     fresh_database,
     install,
+    project_env,
     removed_after,
     require_services,
     run,
@@ -71,7 +72,7 @@ def row_locked(project: Path, env: dict[str, str], item_id: int) -> Iterator[Non
     with subprocess.Popen(
         [python, "-c", LOCK_ROW, str(item_id)],
         cwd=project,
-        env={**os.environ, **env},
+        env=project_env(env),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
