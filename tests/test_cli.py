@@ -444,60 +444,59 @@ def test_sigint_at_any_point_of_new_leaves_nothing(
     assert rerun.returncode == 0, rerun.stderr
 
 
-def test_sigint_during_imports_is_one_line(tmp_path: Path) -> None:
-    """The entry point, held inside its first import of the CLI, as a slow disk would hold it."""
+def interrupt_entry_point(finder: str, signal_at: bytes, cwd: Path) -> None:
+    """`fastgen new Acme -y` through the entry point, with `finder`, a meta path finder's class
+    `Finder`, first on the meta path; Ctrl-C once it prints the line `signal_at`. It must say
+    the one line of an interrupt, exit 2 and leave `cwd` empty."""
     code = (
-        "import sys, time\n"
-        "class Slow:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'typer':\n"
-        "            print('importing', flush=True)\n"
-        "            time.sleep(30)\n"
-        "sys.meta_path.insert(0, Slow())\n"
+        f"import sys, time, weakref\n{finder}\n"
+        "sys.meta_path.insert(0, Finder())\n"
         "sys.argv = ['fastgen', 'new', 'Acme', '-y']\n"
         "from fastgen.entry import main\n"
         "main()\n"
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-c", code], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    assert process.stdout is not None and process.stdout.readline() == b"importing\n"
+    assert process.stdout is not None
+    assert signal_at in iter(process.stdout.readline, b"")
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
     assert (process.returncode, err) == (2, b"Error: interrupted; nothing was written\n")
-    assert list(tmp_path.iterdir()) == []
+    assert list(cwd.iterdir()) == []
+
+
+def test_sigint_during_imports_is_one_line(tmp_path: Path) -> None:
+    """The entry point, held inside its first import of the CLI, as a slow disk would hold it."""
+    slow = """
+class Finder:
+    def find_spec(self, name, path=None, target=None):
+        if name == 'typer':
+            print('importing', flush=True)
+            time.sleep(30)
+"""
+    interrupt_entry_point(slow, b"importing\n", tmp_path)
 
 
 def test_sigint_inside_a_weakref_callback_still_interrupts(tmp_path: Path) -> None:
     """Python prints an exception raised in a weakref callback and drops it; importlib runs such
     callbacks, and a Ctrl-C once landed in one and was lost (with a traceback)."""
-    code = (
-        "import sys, time, weakref\n"
-        "class Held:\n"
-        "    pass\n"
-        "class Collecting:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'jinja2':\n"
-        "            held = Held()\n"
-        "            self.ref = weakref.ref(held, self.collect)\n"
-        "            del held\n"
-        "    def collect(self, ref):\n"
-        "        print('collecting', flush=True)\n"
-        "        time.sleep(30)\n"
-        "sys.meta_path.insert(0, Collecting())\n"
-        "sys.argv = ['fastgen', 'new', 'Acme', '-y']\n"
-        "from fastgen.entry import main\n"
-        "main()\n"
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    assert process.stdout is not None
-    assert b"collecting\n" in iter(process.stdout.readline, b"")
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=30)
-    assert (process.returncode, err) == (2, b"Error: interrupted; nothing was written\n")
-    assert list(tmp_path.iterdir()) == []
+    collecting = """
+class Held:
+    pass
+
+class Finder:
+    def find_spec(self, name, path=None, target=None):
+        if name == 'jinja2':
+            held = Held()
+            self.ref = weakref.ref(held, self.collect)
+            del held
+
+    def collect(self, ref):
+        print('collecting', flush=True)
+        time.sleep(30)
+"""
+    interrupt_entry_point(collecting, b"collecting\n", tmp_path)
 
 
 # --- the installed entry point ----------------------------------------------------------------
