@@ -22,7 +22,8 @@ import httpx
 import pytest
 
 from projects import (
-    PAIRWISE,
+    COMBOS,
+    SERVED,
     Combo,
     free_port,
     fresh_database,
@@ -40,9 +41,12 @@ from test_update import status as git_status
 
 pytestmark = pytest.mark.e2e
 
-# Each worker on each broker it runs on, in the first end-to-end combination that has it.
-_WORKERS = dict.fromkeys((c.tasks, c.queue_broker) for c in PAIRWISE if c.worker)
-KILLED = [next(c for c in PAIRWISE if (c.tasks, c.queue_broker) == key) for key in _WORKERS]
+# Each worker on each broker it runs on, in the first served combination that has it, else the
+# first of all: at the default switches, where a write needs no token.
+_WORKERS = dict.fromkeys((c.tasks, c.queue_broker) for c in [*SERVED, *COMBOS] if c.worker)
+KILLED = [
+    next(c for c in [*SERVED, *COMBOS] if (c.tasks, c.queue_broker) == key) for key in _WORKERS
+]
 
 LOCK_ROW = """
 import asyncio, sys
