@@ -43,10 +43,11 @@ pytestmark = pytest.mark.e2e
 
 # Each worker on each broker it runs on, in the first served combination that has it, else the
 # first of all: at the default switches, where a write needs no token.
-_WORKERS = dict.fromkeys((c.tasks, c.queue_broker) for c in [*SERVED, *COMBOS] if c.worker)
-KILLED = [
-    next(c for c in [*SERVED, *COMBOS] if (c.tasks, c.queue_broker) == key) for key in _WORKERS
-]
+_FIRST: dict[tuple[str, str | None], Combo] = {}
+for _combo in [*SERVED, *COMBOS]:
+    if _combo.worker:
+        _FIRST.setdefault((_combo.tasks, _combo.queue_broker), _combo)
+KILLED = list(_FIRST.values())
 
 LOCK_ROW = """
 import asyncio, sys
