@@ -186,6 +186,15 @@ def test_new_with_defaults_is_a_committed_git_repo(
     assert "database=postgresql" in result.stdout
 
 
+def test_new_from_a_removed_working_directory_names_the_project_by_its_path(
+    cli: Cli, tmp_path: Path
+) -> None:
+    Path.cwd().rmdir()
+    result = cli("new", "Shop", str(tmp_path / "svc"), "--no-git", "-y")
+    assert result.exit_code == 0, result.output
+    assert f"Created Shop in {tmp_path / 'svc'}" in result.stdout
+
+
 def test_new_flags_and_data_are_recorded(cli: Cli) -> None:
     result = cli(
         "new",

@@ -364,7 +364,8 @@ class UvLock:
 def _display(path: Path) -> str:
     try:
         relative = path.resolve().relative_to(Path.cwd().resolve())
-    except ValueError:
+    except (ValueError, OSError):
+        # Outside the working directory, or that directory is gone.
         return str(path)
     return str(relative) if str(relative) != "." else "."
 
