@@ -24,6 +24,13 @@ async def test_read_returns_what_was_created(client: AsyncClient) -> None:
     assert response.json()["name"] == "widget"
 
 
+async def test_a_name_is_stripped_before_its_length_is_checked(client: AsyncClient) -> None:
+    response = await client.post("/items", json={"name": " " + "x" * 200 + " "})
+
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] == "x" * 200
+
+
 async def test_duplicate_name_is_a_conflict(client: AsyncClient) -> None:
     await create(client, "widget")
 
@@ -101,6 +108,7 @@ async def test_invalid_input_is_422_naming_the_field(client: AsyncClient) -> Non
     item = await create(client)
     cases = [
         ("POST", "/items", {"name": ""}, "name"),
+        ("POST", "/items", {"name": "   "}, "name"),
         ("POST", "/items", {"name": "x" * 201}, "name"),
         ("POST", "/items", {"description": "no name"}, "name"),
         ("POST", "/items", {"name": "ok", "colour": "red"}, "colour"),

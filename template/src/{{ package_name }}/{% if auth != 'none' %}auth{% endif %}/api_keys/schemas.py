@@ -1,11 +1,22 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
-from ...validation import StoredText
+from ...validation import storable
 
-Name = Annotated[StoredText, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(storable),
+]
 # OAuth2's scope-token: printable ASCII but space, `"` and `\`.
 Scope = Annotated[str, StringConstraints(pattern=r"^[!#-\[\]-~]{1,60}$")]
 
