@@ -311,6 +311,11 @@ def test_template_option_uses_another_copy(cli: Cli, copier_template: Path) -> N
             ["Acme", "--data", "colour=blue"], ["unknown question 'colour'"], id="data-key"
         ),
         pytest.param(
+            ["Acme", "--data", "metrics=flase"],
+            ["metrics must be true or false, not 'flase'"],
+            id="data-yes-or-no",
+        ),
+        pytest.param(
             ["Acme", "--data", "cache"], ["malformed --data 'cache'"], id="data-no-equals"
         ),
         pytest.param(["Acme", "--data", "=none"], ["malformed --data '=none'"], id="data-no-key"),

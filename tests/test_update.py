@@ -319,7 +319,7 @@ def test_non_project_is_refused(cli: Cli, tmp_path: Path, kind: str) -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ("cache=memcached", "Invalid choice for 'cache'"),
+        ("cache=memcached", "unknown cache 'memcached'; choose one of: redis, none"),
         ("colour=blue", "unknown question 'colour'"),
         ("cache", "malformed --data 'cache'"),
     ],

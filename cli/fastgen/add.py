@@ -101,7 +101,7 @@ def open_project(path: Path) -> Project:
             f"resources for {installed}: run `fastgen update` first"
         )
     require_git(root)
-    require_clean(root)
+    require_clean(root, "new resource")
     return project
 
 
@@ -270,7 +270,7 @@ def resource(
     ] = None,
     table: Annotated[str | None, typer.Option(help="Table name.", show_default="NAME")] = None,
     route: Annotated[
-        str | None, typer.Option(help="Route of the collection.", show_default="/NAME")
+        str | None, typer.Option(help="Route of the collection.", show_default="/NAME, _ as -")
     ] = None,
     job: Annotated[
         bool,

@@ -19,7 +19,7 @@ from fastgen.errors import FastgenError
 from fastgen.preset import load_preset
 from fastgen.questions import (
     Question,
-    by_name,
+    check_answers,
     complete_data,
     deciding_choices,
     flag_questions,
@@ -108,20 +108,6 @@ def with_choice_flags(func: Callable[..., None]) -> Callable[..., None]:
         **{p.name: p.annotation for p in extra},
     }
     return command
-
-
-def _check_answers(answers: dict[str, Any]) -> None:
-    """Reject unknown keys and choices early, with the valid ones listed."""
-    known = by_name()
-    for key, value in answers.items():
-        question = known.get(key)
-        if question is None:
-            raise FastgenError(f"unknown question {key!r}; valid keys: {', '.join(known)}")
-        if question.choices and str(value) not in question.values:
-            raise FastgenError(
-                f"unknown {key} {value!r}; choose one of: {', '.join(question.values)}"
-                f" (flag {question.flag})"
-            )
 
 
 def check_names(context: dict[str, Any]) -> dict[str, str]:
@@ -362,10 +348,14 @@ class UvLock:
 
 
 def _display(path: Path) -> str:
+    """`path` relative to the working directory when inside it, else absolute, normalised."""
     try:
-        relative = path.resolve().relative_to(Path.cwd().resolve())
-    except (ValueError, OSError):
-        # Outside the working directory, or that directory is gone.
+        resolved = path.resolve()
+        relative = resolved.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return str(resolved)
+    except OSError:
+        # The working directory is gone.
         return str(path)
     return str(relative) if str(relative) != "." else "."
 
@@ -505,7 +495,7 @@ def new(
         template = template or team.template
         vcs_ref = vcs_ref or team.vcs_ref
     if template is None:
-        _check_answers({**suggested, **answers})
+        check_answers({**suggested, **answers})
         answers |= check_names({**suggested, **answers})
     else:
         answers["project_slug"] = str(

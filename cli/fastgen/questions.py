@@ -14,7 +14,12 @@ from typing import Any
 
 import yaml
 
+from fastgen.errors import FastgenError
 from fastgen.source import copier_yml
+
+# What a yes/no answer may be spelled as (Copier's own spellings); anything else is refused,
+# where Copier would read it as yes.
+BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "1", "0"})
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,22 @@ def flag_questions(path: Path | None = None) -> list[Question]:
 
 def by_name(path: Path | None = None) -> dict[str, Question]:
     return {q.name: q for q in questions(path)}
+
+
+def check_answers(answers: Mapping[str, Any]) -> None:
+    """Refuse unknown keys, unknown choices and yes/no answers that are neither, naming the
+    valid ones."""
+    known = by_name()
+    for key, value in answers.items():
+        question = known.get(key)
+        if question is None:
+            raise FastgenError(f"unknown question {key!r}; valid keys: {', '.join(known)}")
+        if question.choices and str(value) not in question.values:
+            choices = ", ".join(question.values)
+            raise FastgenError(f"unknown {key} {value!r}; choose one of: {choices}")
+        spelled = str(value).strip().lower()
+        if question.type == "bool" and not isinstance(value, bool) and spelled not in BOOLEAN_WORDS:
+            raise FastgenError(f"{key} must be true or false, not {value!r}")
 
 
 def complete_data(incomplete: str) -> list[tuple[str, str]]:

@@ -27,7 +27,7 @@ from fastgen.bundle import git
 from fastgen.errors import FastgenError
 from fastgen.migrations import merge_heads
 from fastgen.preset import load_preset
-from fastgen.questions import by_name, complete_data
+from fastgen.questions import check_answers, complete_data
 from fastgen.resource_update import ANSWERS_GLOB, refuse_auth_none_under_owned, update_resources
 from fastgen.source import (
     ANSWERS_FILE,
@@ -107,7 +107,9 @@ def require_git(project: Path) -> None:
         ) from err
 
 
-def require_clean(project: Path) -> None:
+def require_clean(project: Path, change: str = "update") -> None:
+    """Refuse a project with uncommitted changes: `change` (what would be made) could then be
+    neither reviewed nor undone on its own."""
     dirty = [
         line[3:]
         for line in status_lines(project)
@@ -117,7 +119,7 @@ def require_clean(project: Path) -> None:
         raise FastgenError(
             f"{project} has uncommitted changes ({', '.join(dirty[:3])}"
             f"{', ...' if len(dirty) > 3 else ''}): commit or stash them first, "
-            "so the update can be reviewed and undone"
+            f"so the {change} can be reviewed and undone"
         )
 
 
@@ -499,10 +501,7 @@ def update(
     if preset is not None:
         load_preset(preset).refuse_changes(changes)
     if answers["_src_path"] == TEMPLATE_URL:
-        known = by_name()
-        unknown = [key for key in changes if key not in known]
-        if unknown:
-            raise FastgenError(f"unknown question {unknown[0]!r}; valid keys: {', '.join(known)}")
+        check_answers(changes)
     refuse_renames(answers, changes)
     refuse_auth_none_under_owned(project, changes)
 
