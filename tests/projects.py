@@ -509,10 +509,23 @@ def assert_green(project: Path, combo: Combo, mypy_env: Mapping[str, str] | None
         assert_suite_passes(project, bin, services)
 
 
+# Settings a developer may change in `.env` for the app, as its README tells them; the
+# project's tests take from `.env` only where the services are, so these change none.
+SETTINGS_OF_A_DEVELOPER = "OPEN_REGISTRATION=true\nDOCS_ENABLED=false\nLOG_FORMAT=json\n"
+
+
+def with_settings_of_a_developer(project: Path) -> None:
+    env = project / ".env"
+    text = env.read_text() if env.exists() else ""
+    if SETTINGS_OF_A_DEVELOPER not in text:
+        env.write_text("".join(line + "\n" for line in text.splitlines()) + SETTINGS_OF_A_DEVELOPER)
+
+
 def assert_suite_passes(project: Path, bin: Path, services: Services) -> None:
     """The project's own suite passes against the services, without a skip, and removes
     every key, queue and exchange it made on them."""
     before = shared_state(services)
+    with_settings_of_a_developer(project)
     output = run([bin / "pytest", "-q", "-p", "no:cacheprovider"], project, services.env)
     assert " passed" in output and "skipped" not in output, output
     assert left_behind(services, before) == []
