@@ -55,10 +55,11 @@ def answers_of(project: Path) -> dict[str, Any]:
 
 
 def assert_usage_error(result: Result, *fragments: str) -> None:
-    """Exit code 2 and a single `Error: ...` line naming what was wrong."""
+    """Exit code 2 and a single `Error: ...` line naming what was wrong, with no usage block."""
     assert result.exit_code == 2, result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1, result.stderr
+    assert not any(line.startswith(("Usage:", "Try ")) for line in result.stderr.splitlines())
     for fragment in fragments:
         assert fragment in errors[0], errors[0]
 
@@ -310,6 +311,7 @@ def test_template_option_uses_another_copy(cli: Cli, copier_template: Path) -> N
         pytest.param(
             ["Acme", "--data", "colour=blue"], ["unknown question 'colour'"], id="data-key"
         ),
+        pytest.param(["Acme", "--bogus"], ["No such option: --bogus"], id="unknown-option"),
         pytest.param(
             ["Acme", "--data", "metrics=flase"],
             ["metrics must be true or false, not 'flase'"],

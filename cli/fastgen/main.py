@@ -77,6 +77,12 @@ def _reported() -> Iterator[None]:
         message, code = str(err), err.code
     except (KeyboardInterrupt, EOFError, typer.Abort):
         message, code = INTERRUPTED, 2
+    except typer.TyperException as err:
+        # Click's own usage errors (an unknown option or command), which it would print inside
+        # a usage block; `fastgen` alone still shows the help.
+        if type(err).__name__ == "NoArgsIsHelpError" or not hasattr(err, "format_message"):
+            raise
+        message, code = err.format_message(), 2
     else:
         return
     one_line = re.sub(r"\s+", " ", message).strip()  # Copier's messages are folded
