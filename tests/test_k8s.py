@@ -35,9 +35,6 @@ from projects import COMBOS, Combo, render_combo
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY_TEMPLATE = ROOT / "template" / "deploy"
-SCALED_OBJECT_SCHEMA = (
-    Path(__file__).resolve().parent / "schemas" / "keda-scaledobject-v1alpha1.yaml"
-)
 # The oldest Kubernetes release still supported upstream when this was written.
 KUBERNETES_VERSION = "1.35.0"
 SLUG = "acme-orders"
